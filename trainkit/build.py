@@ -1,0 +1,84 @@
+"""The build pipeline, in the order it runs: load → resolve → render → write.
+
+Each stage takes plain data and returns plain data plus the problems it found. Every
+problem is collected before anything is written, so one run reports all of them and a
+build with errors leaves the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import urls
+from .loader import CONFIG_FILE, Folder, load_config, load_folder
+from .model import Content, Site
+from .problems import ContentError, Problem, UsageError, error, has_errors
+from .render import Page, render_site
+from .resolve import resolve
+from .theme import Theme, find_theme
+from .write import WriteStats, check_out_dir, write_site
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    site: Site
+    pages: list[Page]
+    problems: list[Problem]
+    """Warnings (a successful build has no errors)."""
+    seconds: float
+    stats: WriteStats | None = None
+
+
+def find_source(source: Path) -> Path:
+    if not (source / CONFIG_FILE).is_file():
+        raise UsageError(f"no {CONFIG_FILE} in {source.resolve()}: run trainkit in your site's "
+                         "folder, pass --source, or start a site with `trainkit new DIR`")
+    return source
+
+
+def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[Problem]]:
+    """Stages 1 and 2: read the site and its upline packs, and resolve them into a Site."""
+    config, problems = load_config(source)
+    if config is None:
+        return None, problems
+    content, found = load_folder(Folder(source, ""), config)
+    problems += found
+    packs: list[Content] = []
+    for upline in config.uplines:
+        pack_dir = source / upline.path
+        if not pack_dir.is_dir():
+            problems.append(error(CONFIG_FILE, 1, f"upline '{upline.name}': the folder "
+                                  f"{upline.path}/ does not exist"))
+            continue
+        pack, found = load_folder(Folder(source, upline.path + "/", upline), None)
+        packs.append(pack)
+        problems += found
+    site, found = resolve(config, content, packs, include_drafts=include_drafts)
+    return site, problems + found
+
+
+def check(source: Path, strict: bool = False, include_drafts: bool = False,
+          ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
+    """Stages 1–3 without writing anything: everything `trainkit check` reports."""
+    site, problems = load(find_source(source), include_drafts)
+    if site is None or has_errors(problems, strict):
+        return site, [], sorted(set(problems)), None
+    theme = find_theme(source, site.config.theme)
+    pages, found = render_site(site, theme, serve=include_drafts)
+    return site, pages, sorted(set(problems + found)), theme
+
+
+def build(source: Path, out: Path, strict: bool = False) -> BuildResult:
+    """The whole pipeline. Raises ContentError (nothing written) when content has errors."""
+    started = time.perf_counter()
+    find_source(source)
+    check_out_dir(source, out)
+    site, pages, problems, theme = check(source, strict)
+    if site is None or theme is None or has_errors(problems, strict):
+        raise ContentError(problems)
+    copies = [(source / f.source, f.output) for f in site.static]
+    copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
+    stats = write_site(out, pages, copies)
+    return BuildResult(site, pages, problems, time.perf_counter() - started, stats)

@@ -1,0 +1,109 @@
+"""The ``trainkit`` command line.
+
+Exit codes: 0 success, 1 the content has errors, 2 usage errors (bad flags, no
+trainkit.yaml). Content problems print as ``PATH:LINE: error: MESSAGE``; no traceback
+ever reaches an author.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, NoReturn, TypeVar
+
+import click
+
+from . import __version__
+from .problems import ContentError, Problem, UsageError, has_errors
+
+F = TypeVar("F", bound=Callable[..., object])
+
+source_option = click.option(
+    "--source", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    show_default=True, help="The site's folder (the one holding trainkit.yaml).")
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+
+
+def report(problems: list[Problem], strict: bool = False) -> None:
+    for problem in problems:
+        click.echo(problem.format(strict), err=True)
+    errors = sum(1 for p in problems if strict or p.severity == "error")
+    warnings = len(problems) - errors
+    if errors:
+        click.echo(f"{errors} error(s){f', {warnings} warning(s)' if warnings else ''}: "
+                   "nothing was written.", err=True)
+
+
+def fail_usage(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trainkit")
+def main() -> None:
+    """trainkit: publish training for your team from Markdown."""
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def new(directory: Path) -> None:
+    """Scaffold a working site in DIRECTORY (a course, two lessons, a checklist,
+    a curated link and a learning path, with comments)."""
+    from .scaffold import scaffold
+
+    try:
+        written = scaffold(directory)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    click.echo(f"Created a site with {len(written)} files in {directory}/")
+    click.echo(f"Next: cd {directory} && trainkit serve")
+
+
+@main.command()
+@source_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the site (default: site/ inside the source).")
+@strict_option
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for rendering (default: the number of CPUs).")
+def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> None:
+    """Build the site into --out. Atomic: on errors nothing is written."""
+    from .build import build as run_build
+
+    out = out if out is not None else source / "site"
+    try:
+        result = run_build(source, out, strict=strict)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    except ContentError as exc:
+        report(exc.problems, strict)
+        sys.exit(1)
+    report(result.problems, strict)
+    site = result.site
+    click.echo(f"Built {len(result.pages)} pages ({len(site.courses)} courses, "
+               f"{len(site.lessons)} lessons) in {result.seconds:.2f} s → {out}")
+
+
+@main.command()
+@source_option
+@strict_option
+def check(source: Path, strict: bool) -> None:
+    """Check the content for errors without writing anything."""
+    from .build import check as run_check
+
+    try:
+        site, pages, problems, _ = run_check(source, strict)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    report(problems, strict)
+    if site is None or has_errors(problems, strict):
+        sys.exit(1)
+    click.echo(f"No errors: {len(site.courses)} courses, {len(site.lessons)} lessons, "
+               f"{len(site.links)} links, {len(site.paths)} paths"
+               f"{f', {len(problems)} warning(s)' if problems else ''}.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

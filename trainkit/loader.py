@@ -1,0 +1,326 @@
+"""Loading: one folder of content (the site itself, an upline pack or a frozen version)
+into a :class:`~trainkit.model.Content`, with every problem collected.
+
+Nothing is cross-checked here (that is :mod:`trainkit.resolve`); this stage answers
+"is each file, on its own, well formed?".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import schema
+from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
+                    SiteConfig, StaticFile, Upline)
+from .problems import Problem, error, warning
+from .sourcefile import YamlList, YamlMap, parse_yaml, read_text, split_front_matter
+
+CONFIG_FILE = "trainkit.yaml"
+
+
+class Folder:
+    """A content folder inside the site source, and how paths in it are named."""
+
+    def __init__(self, source: Path, prefix: str, upline: Upline | None = None) -> None:
+        self.source = source
+        """The site's source folder; every reported path is relative to it."""
+        self.prefix = prefix
+        """This folder relative to the source ("" for the site, "uplines/maria/" for a pack)."""
+        self.root = source / prefix if prefix else source
+        self.upline = upline
+        """Set when the folder is an upline pack: symlinks are then refused outright."""
+
+    def name(self, file: Path) -> str:
+        return file.relative_to(self.source).as_posix()
+
+    def walk(self, sub: str, problems: list[Problem]) -> Iterator[Path]:
+        """Regular files under ``sub``, sorted, checking symlinks on the way."""
+        top = self.root / sub
+        if not top.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if self._allowed(here / d, problems))
+            for filename in sorted(filenames):
+                file = here / filename
+                if _is_ignored(filename) or not self._allowed(file, problems):
+                    continue
+                yield file
+
+    def listdir(self, sub: str, problems: list[Problem]) -> list[Path]:
+        top = self.root / sub
+        if not top.is_dir():
+            return []
+        return [p for p in sorted(top.iterdir())
+                if not _is_ignored(p.name) and self._allowed(p, problems)]
+
+    def _allowed(self, file: Path, problems: list[Problem]) -> bool:
+        if not file.is_symlink():
+            return True
+        if self.upline is not None:
+            problems.append(error(self.name(file), 1, "symbolic links are not allowed in an "
+                                  "upline pack; replace it with the file itself"))
+            return False
+        target = file.resolve()
+        if target != self.source.resolve() and self.source.resolve() not in target.parents:
+            problems.append(error(self.name(file), 1, f"this symbolic link leads outside the "
+                                  f"site (to {target}); copy the file into the site instead"))
+            return False
+        return target.exists()
+
+
+def _is_ignored(name: str) -> bool:
+    """Editor and OS litter that is never content."""
+    return (name.startswith(".") or name.endswith("~") or name.endswith(".swp")
+            or name.endswith(".tmp") or "___jb_" in name or name.startswith("#"))
+
+
+def load_config(source: Path) -> tuple[SiteConfig | None, list[Problem]]:
+    """Read ``trainkit.yaml``. The caller has checked that it exists."""
+    text, problems = read_text(source / CONFIG_FILE, CONFIG_FILE)
+    if text is None:
+        return None, problems
+    data, problems = parse_yaml(text, CONFIG_FILE)
+    if problems:
+        return None, problems
+    values, problems = schema.check_fields(data, schema.CONFIG, CONFIG_FILE, "trainkit.yaml")
+    uplines: list[Upline] = []
+    for i, entry in enumerate(values.get("uplines", ())):
+        line = data["uplines"].line_of(i)
+        fields, more = schema.check_fields(entry, schema.UPLINE, CONFIG_FILE, "an uplines entry")
+        problems += more
+        if "name" in fields and "path" in fields:
+            uplines.append(Upline(fields["name"], fields.get("role"),
+                                  fields["path"].strip("/"), fields.get("trusted", False)))
+        elif not more:
+            problems.append(error(CONFIG_FILE, line, "an uplines entry needs name and path"))
+    if "title" not in values or "version" not in values:
+        return None, problems
+    config = SiteConfig(
+        title=values["title"], version=values["version"],
+        description=values.get("description", ""), base_url=values.get("base_url"),
+        theme=values.get("theme", "default"), language=values.get("language", "en"),
+        uplines=tuple(uplines), safe=values.get("safe", False),
+        released=values.get("released"),
+    )
+    return config, problems
+
+
+def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, list[Problem]]:
+    """Read every course, lesson, link, path, section and static file of one folder."""
+    problems: list[Problem] = []
+    courses: list[Course] = []
+    lessons: list[Lesson] = []
+    links: list[Link] = []
+    for course_dir in folder.listdir("courses", problems):
+        if not course_dir.is_dir():
+            problems.append(warning(folder.name(course_dir), 1, "only course folders belong "
+                                    "in courses/; this file is ignored"))
+            continue
+        course, course_lessons, course_links = _load_course(folder, course_dir, problems)
+        if course is not None:
+            courses.append(course)
+        lessons += course_lessons
+        links += course_links
+    links += _load_links(folder, "links", None, problems)
+    paths = [p for f in folder.listdir("paths", problems) if (p := _load_path(folder, f, problems))]
+    sections = [s for f in folder.listdir("sections", problems)
+                if (s := _load_section(folder, f, problems))]
+    static = tuple(
+        StaticFile(folder.name(f), f.relative_to(folder.root / "static").as_posix())
+        for f in folder.walk("static", problems)
+    )
+    return Content(config, tuple(courses), tuple(lessons), tuple(links), tuple(paths),
+                   tuple(sections), static), problems
+
+
+def _check_slug(folder: Folder, file: Path, name: str, problems: list[Problem]) -> bool:
+    if schema.SLUG.match(name):
+        return True
+    problems.append(error(folder.name(file), 1, f"'{name}' is not a valid name: use lower-case "
+                          "letters, digits and hyphens (for example first-week)"))
+    return False
+
+
+def _load_course(
+    folder: Folder, course_dir: Path, problems: list[Problem]
+) -> tuple[Course | None, list[Lesson], list[Link]]:
+    slug = course_dir.name
+    if not _check_slug(folder, course_dir, slug, problems):
+        return None, [], []
+    yaml_file = course_dir / "course.yaml"
+    yaml_name = folder.name(yaml_file)
+    if not yaml_file.is_file():
+        problems.append(error(yaml_name, 1, "every course folder needs a course.yaml with "
+                              "title and lessons"))
+        return None, [], []
+    data, found = _read_yaml(yaml_file, yaml_name)
+    problems += found
+    values, found = schema.check_fields(data, schema.COURSE, yaml_name, "course.yaml")
+    problems += found
+    listed = _lesson_list(data, values, yaml_name, problems)
+    lessons: list[Lesson] = []
+    for file in folder.listdir(f"courses/{slug}", problems):
+        if file.is_dir():
+            if file.name != "links":
+                problems.append(warning(folder.name(file), 1, "folders inside a course are "
+                                        "ignored (put images in static/)"))
+            continue
+        if file.suffix != ".md":
+            if file.name != "course.yaml":
+                problems.append(warning(folder.name(file), 1, "only lessons (.md) and "
+                                        "course.yaml belong in a course folder; this file is "
+                                        "ignored (put images and PDFs in static/)"))
+            continue
+        if not _check_slug(folder, file, file.stem, problems):
+            continue
+        lesson = _load_lesson(folder, file, slug, problems)
+        if lesson is None:
+            continue
+        if file.stem not in listed:
+            problems.append(warning(lesson.source, 1, f"this lesson is not listed in "
+                                    f"{yaml_name}, so it is not published; add '{file.stem}' "
+                                    "to its lessons"))
+        lessons.append(lesson)
+    links = _load_links(folder, f"courses/{slug}/links", slug, problems)
+    if "title" not in values or "lessons" not in values:
+        return None, lessons, links
+    found_lessons = {lesson.slug for lesson in lessons}
+    for name, line in listed.items():
+        if name not in found_lessons and not (course_dir / f"{name}.md").exists():
+            problems.append(error(yaml_name, line, f"lesson '{name}' is listed but "
+                                  f"courses/{slug}/{name}.md does not exist"))
+    course = Course(slug=slug, source=yaml_name, title=values["title"],
+                    lesson_slugs=tuple(listed), summary=values.get("summary", ""),
+                    order=values.get("order"), upline=folder.upline,
+                    lesson_lines=tuple(listed.values()))
+    return course, lessons, links
+
+
+def _lesson_list(data: Any, values: dict[str, Any], path: str,
+                 problems: list[Problem]) -> dict[str, int]:
+    """The ``lessons:`` entries in order, each with its line; duplicates are errors."""
+    listed: dict[str, int] = {}
+    entries = values.get("lessons", [])
+    for i, name in enumerate(entries):
+        line = data["lessons"].line_of(i) if isinstance(data["lessons"], YamlList) else 1
+        if not isinstance(name, str) or not schema.SLUG.match(name):
+            problems.append(error(path, line, f"{name!r} is not a lesson name (the lesson's "
+                                  "file name without .md)"))
+        elif name in listed:
+            problems.append(error(path, line, f"lesson '{name}' is listed twice (also on "
+                                  f"line {listed[name]})"))
+        else:
+            listed[name] = line
+    return listed
+
+
+def _read_yaml(file: Path, name: str) -> tuple[Any, list[Problem]]:
+    text, problems = read_text(file, name)
+    if text is None:
+        return None, problems
+    return parse_yaml(text, name)
+
+
+def _read_markdown(folder: Folder, file: Path, fields: dict[str, schema.Field], what: str,
+                   problems: list[Problem]) -> tuple[Any, dict[str, Any], str] | None:
+    name = folder.name(file)
+    text, found = read_text(file, name)
+    problems += found
+    if text is None:
+        return None
+    doc, found = split_front_matter(text, name)
+    problems += found
+    if doc is None:
+        return None
+    values, found = schema.check_fields(doc.meta, fields, name, what)
+    problems += found
+    if any(key not in values for key, spec in fields.items() if spec.required):
+        return None
+    return doc, values, name
+
+
+def _load_lesson(folder: Folder, file: Path, course: str,
+                 problems: list[Problem]) -> Lesson | None:
+    read = _read_markdown(folder, file, schema.LESSON, "a lesson's front matter", problems)
+    if read is None:
+        return None
+    doc, v, name = read
+    return Lesson(
+        course=course, slug=file.stem, source=name, title=v["title"], body=doc.body,
+        body_line=doc.body_line, summary=v.get("summary", ""), duration=v.get("duration"),
+        objectives=v.get("objectives", ()), prerequisites=v.get("prerequisites", ()),
+        links=v.get("links", ()), tags=v.get("tags", ()), author=v.get("author"),
+        updated=v.get("updated"), repeat=v.get("repeat"), draft=v.get("draft", False),
+        upline=folder.upline, lines=dict(doc.meta.key_lines),
+    )
+
+
+def _load_links(folder: Folder, sub: str, course: str | None,
+                problems: list[Problem]) -> list[Link]:
+    links = []
+    for file in folder.listdir(sub, problems):
+        if file.is_dir() or file.suffix != ".md":
+            problems.append(warning(folder.name(file), 1, "only curated links (.md) belong "
+                                    "here; this is ignored"))
+            continue
+        if not _check_slug(folder, file, file.stem, problems):
+            continue
+        read = _read_markdown(folder, file, schema.LINK, "a curated link's front matter",
+                              problems)
+        if read is None:
+            continue
+        doc, v, name = read
+        links.append(Link(
+            slug=file.stem, source=name, title=v["title"], url=v["url"],
+            url_line=doc.meta.line_of("url"), note=doc.body, note_line=doc.body_line,
+            tags=v.get("tags", ()), added=v.get("added"), course=course, upline=folder.upline,
+        ))
+    return links
+
+
+def _load_path(folder: Folder, file: Path, problems: list[Problem]) -> LearningPath | None:
+    if file.suffix != ".yaml" or file.is_dir():
+        problems.append(warning(folder.name(file), 1, "only learning paths (.yaml) belong "
+                                "in paths/; this is ignored"))
+        return None
+    if not _check_slug(folder, file, file.stem, problems):
+        return None
+    name = folder.name(file)
+    data, found = _read_yaml(file, name)
+    problems += found
+    if found:
+        return None
+    values, found = schema.check_fields(data, schema.PATH, name, "a learning path")
+    problems += found
+    steps = []
+    for i, entry in enumerate(values.get("steps", ())):
+        line = data["steps"].line_of(i)
+        fields, found = schema.check_fields(entry, schema.STEP, name, "a path step")
+        problems += found
+        if len(fields) == 1:
+            kind = next(iter(fields))
+            steps.append(PathStep(kind, fields[kind], line))
+        elif not found:
+            problems.append(error(name, line, "each step needs exactly one of "
+                                  "'course: <course>' or 'lesson: <course>/<lesson>'"))
+    if "title" not in values or "steps" not in values:
+        return None
+    return LearningPath(slug=file.stem, source=name, title=values["title"], steps=tuple(steps),
+                        summary=values.get("summary", ""), upline=folder.upline)
+
+
+def _load_section(folder: Folder, file: Path, problems: list[Problem]) -> Section | None:
+    if file.suffix != ".md" or file.is_dir():
+        problems.append(warning(folder.name(file), 1, "only sections (.md) belong in "
+                                "sections/; this is ignored"))
+        return None
+    read = _read_markdown(folder, file, schema.SECTION, "a section's front matter", problems)
+    if read is None:
+        return None
+    doc, v, name = read
+    return Section(source=name, target=v["for"], body=doc.body, body_line=doc.body_line,
+                   title=v.get("title"), placement=v.get("placement", "end"),
+                   upline=folder.upline, line=doc.meta.line_of("for"))

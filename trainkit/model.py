@@ -1,0 +1,233 @@
+"""The content model: plain, immutable data that every stage passes along.
+
+Loading turns files into these objects; resolving links them into a :class:`Site`;
+rendering reads a Site and returns pages. Nothing here does any I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, Mapping
+
+Repeat = Literal["daily", "weekly"]
+
+
+@dataclass(frozen=True, slots=True)
+class Upline:
+    """An upline whose pack contributes to this site (an entry of ``uplines:``)."""
+
+    name: str
+    """The upline's name as readers see it ("Maria Lopez")."""
+    role: str | None
+    """Their title, shown after the name ("Diamond Director"), when given."""
+    path: str
+    """The pack's folder, relative to the site source."""
+    trusted: bool = False
+    """Whether raw HTML from the pack is kept (otherwise it is sanitized)."""
+
+    @property
+    def attribution(self) -> str:
+        return f"{self.name}, {self.role}" if self.role else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """``trainkit.yaml``."""
+
+    title: str
+    """The site's title, shown in every page header."""
+    version: str
+    """The label of the current content ("2026.11")."""
+    description: str = ""
+    """One sentence about the site, used on the home page and in share previews."""
+    base_url: str | None = None
+    """Where the site is published; only used for absolute URLs (sitemap, feed, og:url)."""
+    theme: str = "default"
+    """The theme's name: ``themes/<name>/`` in the site, or the built-in ``default``."""
+    language: str = "en"
+    """The ``<html lang>`` of every page."""
+    uplines: tuple[Upline, ...] = ()
+    """Packs from uplines, nearest upline first."""
+    safe: bool = False
+    """Sanitize the site's own raw HTML too."""
+    released: dt.date | None = None
+    """Set in a frozen snapshot's copy of trainkit.yaml by ``trainkit release``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A curated link with the leader's note about it."""
+
+    slug: str
+    """The file name without ``.md``; lessons refer to it in ``links:``."""
+    source: str
+    """The file it came from, relative to the site source."""
+    title: str
+    url: str
+    """Where it points: an http or https URL."""
+    url_line: int
+    """The line of ``url:`` in the source, where a dead link is reported."""
+    note: str
+    """The leader's note (Markdown)."""
+    note_line: int
+    """The line of the note's first line in the source."""
+    tags: tuple[str, ...] = ()
+    added: dt.date | None = None
+    course: str | None = None
+    """The course it belongs to, or None for a site-wide link."""
+    upline: Upline | None = None
+    """Who contributed it, for links from an upline pack."""
+
+    @property
+    def anchor(self) -> str:
+        """The element id of this link on the library page."""
+        return f"link-{self.course}-{self.slug}" if self.course else f"link-{self.slug}"
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    """One lesson: front matter plus a Markdown body."""
+
+    course: str
+    """The slug of the course it belongs to."""
+    slug: str
+    """The file name without ``.md``."""
+    source: str
+    """The file it came from, relative to the site source."""
+    title: str
+    body: str
+    """The Markdown body, after the front matter."""
+    body_line: int
+    """The line in the source file where the body starts."""
+    summary: str = ""
+    duration: int | None = None
+    """Minutes, when given."""
+    objectives: tuple[str, ...] = ()
+    prerequisites: tuple[str, ...] = ()
+    """``<course>/<lesson>`` references."""
+    links: tuple[str, ...] = ()
+    """Slugs of curated links shown as "Recommended reading"."""
+    tags: tuple[str, ...] = ()
+    author: str | None = None
+    updated: dt.date | None = None
+    repeat: Repeat | None = None
+    """When set, the lesson's checklists reset every day or week."""
+    draft: bool = False
+    upline: Upline | None = None
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """The line of each front-matter key, for errors about references."""
+
+    @property
+    def key(self) -> str:
+        """``<course>/<lesson>``, as prerequisites and paths refer to it."""
+        return f"{self.course}/{self.slug}"
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    """A course: its metadata and its lessons in order."""
+
+    slug: str
+    source: str
+    """Its ``course.yaml``, relative to the site source."""
+    title: str
+    lesson_slugs: tuple[str, ...]
+    """The lessons in order, as listed in ``course.yaml``."""
+    summary: str = ""
+    order: int | None = None
+    upline: Upline | None = None
+    lesson_lines: tuple[int, ...] = ()
+    """The line of each entry of ``lessons:``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathStep:
+    """One step of a learning path: a whole course or one lesson."""
+
+    kind: Literal["course", "lesson"]
+    target: str
+    """A course slug or a ``<course>/<lesson>`` reference."""
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class LearningPath:
+    """An ordered route across courses ("Your first 90 days")."""
+
+    slug: str
+    source: str
+    title: str
+    steps: tuple[PathStep, ...]
+    summary: str = ""
+    upline: Upline | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A block an upline contributes to one of the site's lessons."""
+
+    source: str
+    target: str
+    """The ``<course>/<lesson>`` it goes into."""
+    body: str
+    body_line: int
+    title: str | None = None
+    placement: str = "end"
+    """``start``, ``end`` or ``after:<heading-anchor>``."""
+    upline: Upline | None = None
+    line: int = 1
+    """The line of ``for:``, where a bad target is reported."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFile:
+    """A file copied unchanged into the built site."""
+
+    source: str
+    """Relative to the site source (``static/img/team.jpg``)."""
+    output: str
+    """Relative to the output folder (``img/team.jpg``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Everything read from one site folder (or one upline pack), not yet cross-checked."""
+
+    config: SiteConfig | None
+    courses: tuple[Course, ...] = ()
+    lessons: tuple[Lesson, ...] = ()
+    links: tuple[Link, ...] = ()
+    paths: tuple[LearningPath, ...] = ()
+    sections: tuple[Section, ...] = ()
+    static: tuple[StaticFile, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The resolved site: every reference checked, precedence applied, drafts decided.
+
+    Rendering is a pure function of this object.
+    """
+
+    config: SiteConfig
+    courses: tuple[Course, ...]
+    """Published courses, in home-page order."""
+    lessons: Mapping[str, Lesson]
+    """Published lessons by ``<course>/<lesson>``, in course order."""
+    links: tuple[Link, ...]
+    """Every curated link: the site's, each course's and each upline's."""
+    paths: tuple[LearningPath, ...]
+    sections: Mapping[str, tuple[Section, ...]]
+    """Upline sections by the ``<course>/<lesson>`` they go into, in ``uplines:`` order."""
+    static: tuple[StaticFile, ...]
+    targets: Mapping[str, str]
+    """Output URL (relative to the site root) of every linkable source file, for
+    rewriting Markdown links: ``courses/a/b.md`` → ``courses/a/b/``."""
+    include_drafts: bool = False
+    """True in ``serve``: drafts are shown, with a badge."""
+
+    def course_lessons(self, course: Course) -> list[Lesson]:
+        return [self.lessons[k] for s in course.lesson_slugs
+                if (k := f"{course.slug}/{s}") in self.lessons]

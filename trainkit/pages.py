@@ -1,0 +1,257 @@
+"""The context of every page: plain dicts the theme's templates read.
+
+Each function takes the resolved site (and the rendered bodies) and returns the
+variables for one page; every URL in them is already relative to that page. Templates
+get precomputed data only, never the whole site, so a page's context is cheap to build
+and depends only on what the page shows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from . import __version__, urls
+from .model import Course, LearningPath, Lesson, Link, Site, Upline
+
+if TYPE_CHECKING:
+    from .render import Bodies
+
+Context = dict[str, Any]
+
+
+def contexts(site: Site, bodies: "Bodies", serve: bool = False) -> Iterator[Context]:
+    """Every page of the site, in a stable order."""
+    yield home(site, serve)
+    for course in site.courses:
+        yield course_page(site, course, serve)
+        lessons = site.course_lessons(course)
+        for i, lesson in enumerate(lessons):
+            neighbours = (lessons[i - 1] if i > 0 else None,
+                          lessons[i + 1] if i + 1 < len(lessons) else None)
+            yield lesson_page(site, bodies, course, lesson, neighbours, i + 1, len(lessons),
+                              serve)
+    for path in site.paths:
+        yield path_page(site, path, serve)
+    yield library(site, bodies, serve)
+    yield not_found(site, serve)
+
+
+def _base(site: Site, url: str, title: str, description: str, template: str,
+          serve: bool) -> Context:
+    """What every page has: the site, the page's own URL and how to reach the root."""
+    def href(target: str) -> str:
+        return urls.relative(url, target)
+
+    config = site.config
+    canonical = (config.base_url.rstrip("/") + "/" + url) if config.base_url else None
+    return {
+        "template": template,
+        "site": {
+            "title": config.title, "description": config.description,
+            "language": config.language, "version": config.version,
+            "generator": f"trainkit {__version__}",
+        },
+        "page": {
+            "url": url, "title": title, "canonical": canonical,
+            "description": description or config.description,
+            "root": urls.root_of(url),
+        },
+        "nav": {
+            "home": href(urls.HOME), "library": href(urls.LIBRARY),
+            "assets": href(urls.ASSETS),
+            "courses": [{"title": c.title, "href": href(urls.course_url(c.slug))}
+                        for c in site.courses],
+        },
+        "href": href,
+        "serve": serve,
+    }
+
+
+def _attribution(upline: Upline | None) -> str | None:
+    return upline.attribution if upline else None
+
+
+def _total(lessons: list[Lesson]) -> int:
+    return sum(lesson.duration or 0 for lesson in lessons)
+
+
+def _lesson_item(lesson: Lesson, href: Any) -> dict[str, Any]:
+    return {
+        "key": lesson.key, "title": lesson.title, "summary": lesson.summary,
+        "duration": lesson.duration, "href": href(urls.lesson_url(lesson.key)),
+        "draft": lesson.draft, "repeat": lesson.repeat,
+    }
+
+
+def _course_card(site: Site, course: Course, href: Any) -> dict[str, Any]:
+    lessons = site.course_lessons(course)
+    return {
+        "slug": course.slug, "title": course.title, "summary": course.summary,
+        "href": href(urls.course_url(course.slug)), "lesson_count": len(lessons),
+        "duration": _total(lessons), "from": _attribution(course.upline),
+        "lessons": [lesson.key for lesson in lessons],
+    }
+
+
+def home(site: Site, serve: bool) -> Context:
+    ctx = _base(site, urls.HOME, site.config.title, site.config.description, "home.html", serve)
+    href = ctx["href"]
+    ctx["courses"] = [_course_card(site, c, href) for c in site.courses]
+    ctx["paths"] = [_path_card(site, p, href) for p in site.paths]
+    return ctx
+
+
+def course_page(site: Site, course: Course, serve: bool) -> Context:
+    url = urls.course_url(course.slug)
+    ctx = _base(site, url, course.title, course.summary, "course.html", serve)
+    href = ctx["href"]
+    lessons = site.course_lessons(course)
+    ctx["course"] = _course_card(site, course, href)
+    ctx["lessons"] = [_lesson_item(lesson, href) for lesson in lessons]
+    ctx["links"] = [_link_item(link, href, None) for link in site.links
+                    if link.course == course.slug]
+    return ctx
+
+
+def lesson_page(site: Site, bodies: "Bodies", course: Course, lesson: Lesson,
+                neighbours: tuple[Lesson | None, Lesson | None], position: int, count: int,
+                serve: bool) -> Context:
+    from .render import place_sections
+
+    url = urls.lesson_url(lesson.key)
+    ctx = _base(site, url, lesson.title, lesson.summary, "lesson.html", serve)
+    href = ctx["href"]
+    rendered = bodies.lessons[lesson.key]
+    blocks = []
+    checklist = list(rendered.checklist)
+    for section in site.sections.get(lesson.key, ()):
+        body = bodies.sections[section.source]
+        checklist += body.checklist
+        blocks.append((section, Markup(_section_html(section.title, section.upline, body.html))))
+    by_slug = {(l.course, l.slug): l for l in site.links}
+    reading = [by_slug.get((lesson.course, s)) or by_slug[(None, s)] for s in lesson.links
+               if (lesson.course, s) in by_slug or (None, s) in by_slug]
+    ctx["course"] = {"title": course.title, "href": href(urls.course_url(course.slug)),
+                     "slug": course.slug}
+    ctx["lesson"] = {
+        **_lesson_item(lesson, href),
+        "objectives": list(lesson.objectives), "tags": list(lesson.tags),
+        "author": lesson.author,
+        "updated": lesson.updated.isoformat() if lesson.updated else None,
+        "from": _attribution(lesson.upline),
+        "position": position, "count": count,
+        "body": place_sections(rendered.html, blocks),
+        "checklist": len(checklist),
+    }
+    ctx["prerequisites"] = [
+        {"title": site.lessons[ref].title, "href": href(urls.lesson_url(ref))}
+        for ref in lesson.prerequisites if ref in site.lessons
+    ]
+    ctx["reading"] = [_link_item(link, href, None) for link in reading]
+    prev, nxt = neighbours
+    ctx["prev"] = _lesson_item(prev, href) if prev else None
+    ctx["next"] = _lesson_item(nxt, href) if nxt else None
+    return ctx
+
+
+def _section_html(title: str | None, upline: Upline | None, body: str) -> str:
+    from markupsafe import escape
+
+    who = f"From {escape(upline.attribution)}" if upline else "From the team"
+    heading = f"<h2 class=\"section-title\">{escape(title)}</h2>\n" if title else ""
+    return (f"<aside class=\"upline-section\" aria-label=\"{who}\">\n"
+            f"<p class=\"attribution\">{who}</p>\n{heading}{body}\n</aside>")
+
+
+def _path_card(site: Site, path: LearningPath, href: Any) -> dict[str, Any]:
+    lessons = path_lessons(site, path)
+    return {"slug": path.slug, "title": path.title, "summary": path.summary,
+            "href": href(urls.path_url(path.slug)), "lesson_count": len(lessons),
+            "duration": _total(lessons), "from": _attribution(path.upline),
+            "lessons": [lesson.key for lesson in lessons]}
+
+
+def path_lessons(site: Site, path: LearningPath) -> list[Lesson]:
+    """The lessons of a path in order, each once."""
+    found: dict[str, Lesson] = {}
+    for step in path.steps:
+        if step.kind == "course":
+            course = next((c for c in site.courses if c.slug == step.target), None)
+            for lesson in site.course_lessons(course) if course else []:
+                found.setdefault(lesson.key, lesson)
+        elif step.target in site.lessons:
+            found.setdefault(step.target, site.lessons[step.target])
+    return list(found.values())
+
+
+def path_page(site: Site, path: LearningPath, serve: bool) -> Context:
+    url = urls.path_url(path.slug)
+    ctx = _base(site, url, path.title, path.summary, "path.html", serve)
+    href = ctx["href"]
+    courses = {c.slug: c for c in site.courses}
+    steps = []
+    for step in path.steps:
+        if step.kind == "course" and step.target in courses:
+            course = courses[step.target]
+            steps.append({"kind": "course", **_course_card(site, course, href),
+                          "course_lessons": [_lesson_item(l, href)
+                                    for l in site.course_lessons(course)]})
+        elif step.kind == "lesson" and step.target in site.lessons:
+            lesson = site.lessons[step.target]
+            steps.append({"kind": "lesson", **_lesson_item(lesson, href),
+                          "course_title": courses[lesson.course].title})
+    ctx["path"] = _path_card(site, path, href)
+    ctx["steps"] = steps
+    return ctx
+
+
+def _link_item(link: Link, href: Any, note: Markup | None) -> dict[str, Any]:
+    return {
+        "title": link.title, "url": link.url, "host": urlsplit(link.url).hostname or "",
+        "tags": list(link.tags), "added": link.added.isoformat() if link.added else None,
+        "from": _attribution(link.upline), "anchor": link.anchor, "note": note,
+        "library": href(f"{urls.LIBRARY}#{link.anchor}"),
+    }
+
+
+def library(site: Site, bodies: "Bodies", serve: bool) -> Context:
+    ctx = _base(site, urls.LIBRARY, "Library",
+                f"Curated reading for {site.config.title}.", "library.html", serve)
+    href = ctx["href"]
+    groups: dict[str, list[Link]] = defaultdict(list)
+    for link in site.links:
+        for tag in link.tags or ("other",):
+            groups[tag].append(link)
+    seen: set[str] = set()
+    ctx["groups"] = []
+    for tag in sorted(groups, key=lambda t: (t == "other", t.lower())):
+        items = []
+        for link in groups[tag]:
+            item = _link_item(link, href, Markup(bodies.notes[link.source].html))
+            item["first"] = link.anchor not in seen
+            seen.add(link.anchor)
+            items.append(item)
+        ctx["groups"].append({"tag": tag, "id": f"tag-{_tag_id(tag)}", "links": items})
+    ctx["link_count"] = len(site.links)
+    return ctx
+
+
+def _tag_id(tag: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in tag.lower()).strip("-") or "tag"
+
+
+def not_found(site: Site, serve: bool) -> Context:
+    ctx = _base(site, "404.html", "Page not found", "", "404.html", serve)
+    if site.config.base_url:
+        # A 404 page is served at any depth, so relative links cannot work there.
+        base = urlsplit(site.config.base_url).path.rstrip("/") + "/"
+        ctx["nav"]["home"] = base
+        ctx["nav"]["library"] = base + urls.LIBRARY
+        ctx["nav"]["assets"] = base + urls.ASSETS
+        ctx["nav"]["courses"] = [{"title": c.title, "href": base + urls.course_url(c.slug)}
+                                 for c in site.courses]
+    return ctx

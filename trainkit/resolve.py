@@ -1,0 +1,177 @@
+"""Resolving: joining the site with its upline packs and checking every reference.
+
+Takes the :class:`~trainkit.model.Content` of the site and of each pack (nearest upline
+first) and returns one :class:`~trainkit.model.Site`, or the problems that prevent it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, TypeVar
+
+from . import urls
+from .model import Content, Course, LearningPath, Lesson, Link, Section, Site, SiteConfig
+from .problems import Problem, error, warning
+
+T = TypeVar("T", Course, Lesson, Link, LearningPath)
+
+RESERVED_OUTPUTS = ("index.html", "404.html", "links/index.html", "changes/index.html",
+                    "versions.json", "sitemap.xml", "feed.xml", "robots.txt")
+
+
+def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
+            include_drafts: bool = False) -> tuple[Site, list[Problem]]:
+    contents = [site, *packs]
+    problems: list[Problem] = []
+    courses = _first_wins([c.courses for c in contents], lambda c: c.slug, "course", problems)
+    lessons_all = _first_wins([c.lessons for c in contents], lambda l: l.key, "lesson", problems)
+    links = _first_wins([c.links for c in contents], lambda l: f"{l.course}/{l.slug}",
+                        "curated link", problems)
+    paths = _first_wins([c.paths for c in contents], lambda p: p.slug, "learning path",
+                        problems)
+
+    drafts = {k for k, lesson in lessons_all.items() if lesson.draft and not include_drafts}
+    lessons = {}
+    for course in sorted(courses.values(), key=_course_order):
+        for slug in course.lesson_slugs:
+            key = f"{course.slug}/{slug}"
+            if key in lessons_all and key not in drafts:
+                lessons[key] = lessons_all[key]
+
+    link_slugs = {(l.course, l.slug) for l in links.values()}
+    for lesson in lessons.values():
+        problems += _check_lesson_refs(lesson, lessons, drafts, link_slugs)
+    for path in paths.values():
+        problems += _check_path(path, courses, lessons, drafts)
+    sections = _attach_sections([c.sections for c in contents[1:]] + [site.sections],
+                                lessons, problems)
+
+    targets = _targets(contents, lessons, courses, links, paths)
+    static = tuple(f for c in contents[:1] for f in c.static)
+    problems += _check_outputs(lessons, courses, paths, static)
+
+    return Site(
+        config=config,
+        courses=tuple(sorted(courses.values(), key=_course_order)),
+        lessons=lessons,
+        links=tuple(sorted(links.values(), key=lambda l: (l.title.lower(), l.source))),
+        paths=tuple(sorted(paths.values(), key=lambda p: (p.title.lower(), p.slug))),
+        sections=sections, static=static, targets=targets, include_drafts=include_drafts,
+    ), problems
+
+
+def _course_order(course: Course) -> tuple[bool, int, str]:
+    return (course.order is None, course.order or 0, course.title.lower())
+
+
+def _first_wins(groups: list[tuple[T, ...]], key, what: str,  # type: ignore[no-untyped-def]
+                problems: list[Problem]) -> dict[str, T]:
+    """Merge by key; the first (the site, then the nearest upline) wins, with a warning."""
+    chosen: dict[str, T] = {}
+    for group in groups:
+        for item in group:
+            k = key(item)
+            if k in chosen:
+                winner = chosen[k]
+                problems.append(warning(item.source, 1, f"this {what} is overridden by "
+                                        f"{winner.source}, which comes first"))
+            else:
+                chosen[k] = item
+    return chosen
+
+
+def _draft_hint(key: str, drafts: set[str]) -> str:
+    return (f"lesson '{key}' is a draft (draft: true) and is not published"
+            if key in drafts else f"there is no lesson '{key}'")
+
+
+def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[str],
+                       link_slugs: set[tuple[str | None, str]]) -> list[Problem]:
+    problems = []
+    line = lesson.lines.get("prerequisites", 1)
+    for ref in lesson.prerequisites:
+        if ref not in lessons:
+            problems.append(error(lesson.source, line, f"prerequisite '{ref}': "
+                                  f"{_draft_hint(ref, drafts)} (use <course>/<lesson>)"))
+        elif ref == lesson.key:
+            problems.append(error(lesson.source, line, "a lesson cannot be its own prerequisite"))
+    line = lesson.lines.get("links", 1)
+    for slug in lesson.links:
+        if (lesson.course, slug) not in link_slugs and (None, slug) not in link_slugs:
+            problems.append(error(lesson.source, line, f"there is no curated link '{slug}' "
+                                  f"(add links/{slug}.md or courses/{lesson.course}/links/{slug}.md)"))
+    return problems
+
+
+def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[str, Lesson],
+                drafts: set[str]) -> list[Problem]:
+    problems = []
+    for step in path.steps:
+        if step.kind == "course" and step.target not in courses:
+            problems.append(error(path.source, step.line, f"there is no course "
+                                  f"'{step.target}' (a folder courses/{step.target}/)"))
+        elif step.kind == "lesson" and step.target not in lessons:
+            problems.append(error(path.source, step.line,
+                                  f"step: {_draft_hint(step.target, drafts)}"))
+    return problems
+
+
+def _attach_sections(groups: list[tuple[Section, ...]], lessons: dict[str, Lesson],
+                     problems: list[Problem]) -> dict[str, tuple[Section, ...]]:
+    by_lesson: dict[str, list[Section]] = {}
+    for group in groups:
+        for section in group:
+            if section.target not in lessons:
+                problems.append(error(section.source, section.line, f"this section is for "
+                                      f"'{section.target}', but there is no such lesson"))
+                continue
+            by_lesson.setdefault(section.target, []).append(section)
+    return {k: tuple(v) for k, v in by_lesson.items()}
+
+
+def _targets(contents: list[Content], lessons: dict[str, Lesson], courses: dict[str, Course],
+             links: dict[str, Link], paths: dict[str, LearningPath]) -> dict[str, str]:
+    """Where a relative link to each source file should lead in the output.
+
+    Every loaded source maps to the page of its key, so a pack's link to one of its own
+    lessons leads to whichever lesson won precedence.
+    """
+    targets: dict[str, str] = {}
+    for content in contents:
+        for lesson in content.lessons:
+            if lesson.key in lessons:
+                targets[lesson.source] = urls.lesson_url(lesson.key)
+        for course in content.courses:
+            if course.slug in courses:
+                folder = course.source.rsplit("/", 1)[0]
+                targets[course.source] = targets[folder + "/"] = urls.course_url(course.slug)
+        for link in content.links:
+            winner = links.get(f"{link.course}/{link.slug}")
+            if winner is not None:
+                targets[link.source] = f"{urls.LIBRARY}#{winner.anchor}"
+        for path in content.paths:
+            if path.slug in paths:
+                targets[path.source] = urls.path_url(path.slug)
+        for static in content.static:
+            targets[static.source] = static.output
+    return targets
+
+
+def _check_outputs(lessons: dict[str, Lesson], courses: dict[str, Course],
+                   paths: dict[str, LearningPath], static: tuple) -> list[Problem]:  # type: ignore[type-arg]
+    """Two sources must never write the same output file."""
+    owners: dict[str, str] = {out: "trainkit itself" for out in RESERVED_OUTPUTS}
+    for course in courses.values():
+        owners[urls.output_file(urls.course_url(course.slug))] = course.source
+    for lesson in lessons.values():
+        owners[urls.output_file(urls.lesson_url(lesson.key))] = lesson.source
+    for path in paths.values():
+        owners[urls.output_file(urls.path_url(path.slug))] = path.source
+    problems = []
+    for file in static:
+        other = owners.get(file.output) or (
+            "the theme" if file.output.startswith(urls.ASSETS) else None)
+        if other:
+            problems.append(error(file.source, 1, f"this file would be written to "
+                                  f"{file.output}, which {other} also writes; rename or move it"))
+        owners[file.output] = file.source
+    return problems

@@ -1,0 +1,55 @@
+"""The output URL layout (SPEC.md, "Output") and relative URLs between pages.
+
+Page URLs are directories ending in ``/`` relative to the site root (``courses/a/b/``);
+the file written for one is its ``index.html``. Every link in the site is relative, so
+the site works from any sub-path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+HOME = ""
+LIBRARY = "links/"
+ASSETS = "_trainkit/"
+"""Where the theme's CSS and JS go in the output."""
+
+
+def course_url(course: str) -> str:
+    return f"courses/{course}/"
+
+
+def lesson_url(key: str) -> str:
+    """``<course>/<lesson>`` → ``courses/<course>/<lesson>/``."""
+    return f"courses/{key}/"
+
+
+def path_url(path: str) -> str:
+    return f"paths/{path}/"
+
+
+def output_file(url: str) -> str:
+    """The file that serves a URL: ``courses/a/`` → ``courses/a/index.html``."""
+    return url + "index.html" if url == "" or url.endswith("/") else url
+
+
+def relative(from_url: str, to_url: str) -> str:
+    """A relative link from the page at ``from_url`` to ``to_url`` (both root-relative).
+
+    >>> relative("courses/a/b/", "courses/a/c/")
+    '../c/'
+    """
+    base = from_url if from_url.endswith("/") else posixpath.dirname(from_url)
+    path, _, fragment = to_url.partition("#")
+    target_dir, name = (path, "") if path.endswith("/") or not path else posixpath.split(path)
+    rel = posixpath.relpath("/" + target_dir, "/" + base)
+    rel = "" if rel == "." else rel + "/"
+    if name:
+        rel += name
+    rel = rel or "./"
+    return rel + (f"#{fragment}" if fragment else "")
+
+
+def root_of(from_url: str) -> str:
+    """The relative path from a page to the site root (``../../``, or ``./``)."""
+    return relative(from_url, "")
