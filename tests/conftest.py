@@ -1,0 +1,91 @@
+"""Shared fixtures: small sites written from ``{path: text}``, the CLI, and a real
+headless Chromium for what readers do in the browser."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+from click.testing import CliRunner, Result
+
+from trainkit.cli import main
+
+MINIMAL = {
+    "trainkit.yaml": 'title: Test Team\nversion: "1.0"\n',
+    "courses/basics/course.yaml": "title: Basics\nlessons: [welcome, second]\n",
+    "courses/basics/welcome.md": "---\ntitle: Welcome\nsummary: Start here.\nduration: 5\n---\n"
+                                 "Hello team.\n\n## First steps\n\n- [ ] Say hello\n- [ ] Read on\n",
+    "courses/basics/second.md": "---\ntitle: Second\nduration: 10\n---\nMore.\n",
+}
+
+SiteFactory = Callable[..., Path]
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(textwrap.dedent(content) if content.startswith("\n") else content,
+                              encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_site(tmp_path: Path) -> SiteFactory:
+    """``make_site({...})`` writes MINIMAL plus/overridden by the given files; a value of
+    None removes a MINIMAL file. Returns the source folder."""
+
+    def make(files: dict[str, str | bytes | None] | None = None, base: bool = True) -> Path:
+        root = tmp_path / "src"
+        merged: dict[str, str | bytes | None] = {**(MINIMAL if base else {}), **(files or {})}
+        write_files(root, {k: v for k, v in merged.items() if v is not None})
+        return root
+
+    return make
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+def _chromium() -> tuple[str, str] | None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.fixture
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A fresh headless Chromium profile per test (so localStorage starts empty)."""
+    found = _chromium()
+    if found is None:
+        pytest.skip("no Chromium and chromedriver installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = found[0]
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=390,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(found[1]), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
