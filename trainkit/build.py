@@ -15,7 +15,7 @@ from . import urls
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
 from .model import Content, Site
 from .problems import ContentError, Problem, UsageError, error, has_errors
-from .render import Page, render_site
+from .render import Page, Progress, render_site
 from .resolve import resolve
 from .theme import Theme, find_theme
 from .write import WriteStats, check_out_dir, write_site
@@ -60,22 +60,24 @@ def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[
 
 
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
+          progress: Progress | None = None,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports."""
     site, problems = load(find_source(source), include_drafts)
     if site is None or has_errors(problems, strict):
         return site, [], sorted(set(problems)), None
     theme = find_theme(source, site.config.theme)
-    pages, found = render_site(site, theme, serve=include_drafts)
+    pages, found = render_site(site, theme, serve=include_drafts, progress=progress)
     return site, pages, sorted(set(problems + found)), theme
 
 
-def build(source: Path, out: Path, strict: bool = False) -> BuildResult:
+def build(source: Path, out: Path, strict: bool = False,
+          progress: Progress | None = None) -> BuildResult:
     """The whole pipeline. Raises ContentError (nothing written) when content has errors."""
     started = time.perf_counter()
     find_source(source)
     check_out_dir(source, out)
-    site, pages, problems, theme = check(source, strict)
+    site, pages, problems, theme = check(source, strict, progress=progress)
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
     copies = [(source / f.source, f.output) for f in site.static]

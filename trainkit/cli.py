@@ -7,8 +7,8 @@ ever reaches an author.
 
 from __future__ import annotations
 
-import os
 import sys
+import time
 from pathlib import Path
 from typing import Callable, NoReturn, TypeVar
 
@@ -31,8 +31,35 @@ def report(problems: list[Problem], strict: bool = False) -> None:
     errors = sum(1 for p in problems if strict or p.severity == "error")
     warnings = len(problems) - errors
     if errors:
-        click.echo(f"{errors} error(s){f', {warnings} warning(s)' if warnings else ''}: "
-                   "nothing was written.", err=True)
+        click.echo(plural(errors, "error")
+                   + (", " + plural(warnings, "warning") if warnings else "") + ".", err=True)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class ProgressBar:
+    """A progress bar on a terminal, shown only once a build takes more than a moment."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or time.perf_counter() - self.started < 0.5:
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} pages")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
 
 
 def fail_usage(message: str) -> NoReturn:
@@ -73,17 +100,21 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
     from .build import build as run_build
 
     out = out if out is not None else source / "site"
+    bar = ProgressBar()
     try:
-        result = run_build(source, out, strict=strict)
+        result = run_build(source, out, strict=strict, progress=bar)
     except UsageError as exc:
         fail_usage(str(exc))
     except ContentError as exc:
+        bar.close()
         report(exc.problems, strict)
+        click.echo(f"Nothing was written: {out} is unchanged.", err=True)
         sys.exit(1)
+    bar.close()
     report(result.problems, strict)
     site = result.site
-    click.echo(f"Built {len(result.pages)} pages ({len(site.courses)} courses, "
-               f"{len(site.lessons)} lessons) in {result.seconds:.2f} s → {out}")
+    click.echo(f"Built {plural(len(result.pages), 'page')} ({plural(len(site.courses), 'course')}, "
+               f"{plural(len(site.lessons), 'lesson')}) in {result.seconds:.2f} s → {out}")
 
 
 @main.command()
@@ -100,9 +131,10 @@ def check(source: Path, strict: bool) -> None:
     report(problems, strict)
     if site is None or has_errors(problems, strict):
         sys.exit(1)
-    click.echo(f"No errors: {len(site.courses)} courses, {len(site.lessons)} lessons, "
-               f"{len(site.links)} links, {len(site.paths)} paths"
-               f"{f', {len(problems)} warning(s)' if problems else ''}.")
+    click.echo(f"No errors: {plural(len(site.courses), 'course')}, "
+               f"{plural(len(site.lessons), 'lesson')}, {plural(len(site.links), 'link')}, "
+               f"{plural(len(site.paths), 'path')}"
+               + (", " + plural(len(problems), "warning") if problems else "") + ".")
 
 
 if __name__ == "__main__":  # pragma: no cover

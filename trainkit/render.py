@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from markupsafe import Markup
 
@@ -41,15 +41,22 @@ class Bodies:
     """Curated links' notes, by the link's source file."""
 
 
-def render_site(site: Site, theme: Theme, *, serve: bool = False) -> tuple[list[Page], list[Problem]]:
+Progress = Callable[[int, int], None]
+"""Called as pages are done with (done, total), for a progress bar."""
+
+
+def render_site(site: Site, theme: Theme, *, serve: bool = False,
+                progress: Progress | None = None) -> tuple[list[Page], list[Problem]]:
     bodies, problems = render_bodies(site)
     env = environment(theme)
-    contexts = pages.contexts(site, bodies, serve=serve)
+    contexts = list(pages.contexts(site, bodies, serve=serve))
     out = []
-    for context in contexts:
+    for done, context in enumerate(contexts, 1):
         template = env.get_template(context["template"])
         html = template.render(context)
         out.append(Page(urls.output_file(context["page"]["url"]), html.encode("utf-8")))
+        if progress is not None and done % 50 == 0:
+            progress(done, len(contexts))
     return out, problems
 
 
