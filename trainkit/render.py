@@ -9,15 +9,16 @@ Nothing here touches the output folder; :mod:`trainkit.write` does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
 from markupsafe import Markup
 
 from . import pages, urls
-from .markdown_ext import MarkdownRenderer, Rendered
-from .model import Lesson, Link, Section, Site
+from .markdown_ext import MarkdownRenderer, Rendered, line_of
+from .model import Section, Site, Upline
 from .problems import Problem, error
+from .sanitize import sanitize
 from .theme import Theme, environment
 
 
@@ -62,26 +63,27 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False,
 
 def render_bodies(site: Site) -> tuple[Bodies, list[Problem]]:
     md = MarkdownRenderer()
-    lessons = {key: _render_lesson(md, site, lesson) for key, lesson in site.lessons.items()}
-    sections = {s.source: md.render(s.body, source=s.source, body_line=s.body_line,
-                                    page_url=urls.lesson_url(s.target), owner=s.target,
-                                    targets=site.targets)
+
+    def render(text: str, source: str, body_line: int, page_url: str, owner: str,
+               upline: Upline | None) -> Rendered:
+        rendered = md.render(text, source=source, body_line=body_line, page_url=page_url,
+                             owner=owner, targets=site.targets)
+        if site.config.safe or (upline is not None and not upline.trusted):
+            rendered = replace(rendered, html=sanitize(rendered.html))
+        return rendered
+
+    lessons = {key: render(l.body, l.source, l.body_line, urls.lesson_url(key), key, l.upline)
+               for key, l in site.lessons.items()}
+    sections = {s.source: render(s.body, s.source, s.body_line, urls.lesson_url(s.target),
+                                 s.target, s.upline)
                 for group in site.sections.values() for s in group}
-    notes = {link.source: md.render(link.note, source=link.source, body_line=link.note_line,
-                                    page_url=urls.LIBRARY, owner=link.source,
-                                    targets=site.targets)
-             for link in site.links}
+    notes = {l.source: render(l.note, l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
+             for l in site.links}
     problems = [p for r in (*lessons.values(), *sections.values(), *notes.values())
                 for p in r.problems]
     problems += _check_anchors(site, lessons, sections, notes)
     problems += _check_placements(site, lessons)
     return Bodies(lessons, sections, notes), problems
-
-
-def _render_lesson(md: MarkdownRenderer, site: Site, lesson: Lesson) -> Rendered:
-    return md.render(lesson.body, source=lesson.source, body_line=lesson.body_line,
-                     page_url=urls.lesson_url(lesson.key), owner=lesson.key,
-                     targets=site.targets)
 
 
 def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mapping[str, Rendered],
@@ -106,7 +108,6 @@ def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mappin
             if url is None or url not in by_url:
                 continue  # not a page with headings (a course, a static file): not checked
             if ref.fragment not in by_url[url]:
-                from .markdown_ext import line_of
                 problems.append(error(source, line_of(body, ref.href, body_line),
                                       f"link to '{ref.href}': there is no heading "
                                       f"'#{ref.fragment}' in {ref.source}"))
