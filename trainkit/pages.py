@@ -63,8 +63,6 @@ def _base(site: Site, url: str, title: str, description: str, template: str,
         "nav": {
             "home": href(urls.HOME), "library": href(urls.LIBRARY),
             "assets": href(urls.ASSETS),
-            "courses": [{"title": c.title, "href": href(urls.course_url(c.slug))}
-                        for c in site.courses],
         },
         "href": href,
         "serve": serve,
@@ -246,12 +244,13 @@ def _tag_id(tag: str) -> str:
 
 def not_found(site: Site, serve: bool) -> Context:
     ctx = _base(site, "404.html", "Page not found", "", "404.html", serve)
+    ctx["courses"] = [{"title": c.title, "href": urls.course_url(c.slug)} for c in site.courses]
     if site.config.base_url:
         # A 404 page is served at any depth, so relative links cannot work there.
         base = urlsplit(site.config.base_url).path.rstrip("/") + "/"
         ctx["nav"]["home"] = base
         ctx["nav"]["library"] = base + urls.LIBRARY
         ctx["nav"]["assets"] = base + urls.ASSETS
-        ctx["nav"]["courses"] = [{"title": c.title, "href": base + urls.course_url(c.slug)}
-                                 for c in site.courses]
+        for course in ctx["courses"]:
+            course["href"] = base + course["href"]
     return ctx
