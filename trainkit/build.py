@@ -7,6 +7,7 @@ build with errors leaves the previous site untouched.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,24 +61,26 @@ def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[
 
 
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
-          progress: Progress | None = None,
+          progress: Progress | None = None, jobs: int = 1,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports."""
     site, problems = load(find_source(source), include_drafts)
     if site is None or has_errors(problems, strict):
         return site, [], sorted(set(problems)), None
     theme = find_theme(source, site.config.theme)
-    pages, found = render_site(site, theme, serve=include_drafts, progress=progress)
+    pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
+                               progress=progress)
     return site, pages, sorted(set(problems + found)), theme
 
 
 def build(source: Path, out: Path, strict: bool = False,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
     """The whole pipeline. Raises ContentError (nothing written) when content has errors."""
     started = time.perf_counter()
     find_source(source)
     check_out_dir(source, out)
-    site, pages, problems, theme = check(source, strict, progress=progress)
+    site, pages, problems, theme = check(source, strict, progress=progress,
+                                         jobs=jobs or os.cpu_count() or 1)
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
     copies = [(source / f.source, f.output) for f in site.static]

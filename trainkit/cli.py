@@ -102,7 +102,7 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
     out = out if out is not None else source / "site"
     bar = ProgressBar()
     try:
-        result = run_build(source, out, strict=strict, progress=bar)
+        result = run_build(source, out, strict=strict, progress=bar, jobs=jobs)
     except UsageError as exc:
         fail_usage(str(exc))
     except ContentError as exc:

@@ -8,7 +8,10 @@ Nothing here touches the output folder; :mod:`trainkit.write` does.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
@@ -46,9 +49,9 @@ Progress = Callable[[int, int], None]
 """Called as pages are done with (done, total), for a progress bar."""
 
 
-def render_site(site: Site, theme: Theme, *, serve: bool = False,
+def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
                 progress: Progress | None = None) -> tuple[list[Page], list[Problem]]:
-    bodies, problems = render_bodies(site)
+    bodies, problems = render_bodies(site, jobs)
     env = environment(theme)
     contexts = list(pages.contexts(site, bodies, serve=serve))
     out = []
@@ -61,29 +64,80 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False,
     return out, problems
 
 
-def render_bodies(site: Site) -> tuple[Bodies, list[Problem]]:
-    md = MarkdownRenderer()
+def render_bodies(site: Site, jobs: int = 1) -> tuple[Bodies, list[Problem]]:
+    """Render every Markdown body; in ``jobs`` worker processes for a large site."""
+    def job(text: str, source: str, body_line: int, page_url: str, owner: str,
+            upline: Upline | None) -> BodyJob:
+        untrusted = site.config.safe or (upline is not None and not upline.trusted)
+        return BodyJob(text, source, body_line, page_url, owner, untrusted)
 
-    def render(text: str, source: str, body_line: int, page_url: str, owner: str,
-               upline: Upline | None) -> Rendered:
-        rendered = md.render(text, source=source, body_line=body_line, page_url=page_url,
-                             owner=owner, targets=site.targets)
-        if site.config.safe or (upline is not None and not upline.trusted):
-            rendered = replace(rendered, html=sanitize(rendered.html))
-        return rendered
-
-    lessons = {key: render(l.body, l.source, l.body_line, urls.lesson_url(key), key, l.upline)
-               for key, l in site.lessons.items()}
-    sections = {s.source: render(s.body, s.source, s.body_line, urls.lesson_url(s.target),
-                                 s.target, s.upline)
-                for group in site.sections.values() for s in group}
-    notes = {l.source: render(l.note, l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
-             for l in site.links}
+    lesson_jobs = [job(l.body, l.source, l.body_line, urls.lesson_url(k), k, l.upline)
+                   for k, l in site.lessons.items()]
+    section_list = [s for group in site.sections.values() for s in group]
+    section_jobs = [job(s.body, s.source, s.body_line, urls.lesson_url(s.target), s.target,
+                        s.upline) for s in section_list]
+    note_jobs = [job(l.note, l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
+                 for l in site.links]
+    results = iter(render_markdown([*lesson_jobs, *section_jobs, *note_jobs], site.targets, jobs))
+    lessons = {key: next(results) for key in site.lessons}
+    sections = {s.source: next(results) for s in section_list}
+    notes = {l.source: next(results) for l in site.links}
     problems = [p for r in (*lessons.values(), *sections.values(), *notes.values())
                 for p in r.problems]
     problems += _check_anchors(site, lessons, sections, notes)
     problems += _check_placements(site, lessons)
     return Bodies(lessons, sections, notes), problems
+
+
+@dataclass(frozen=True, slots=True)
+class BodyJob:
+    """One Markdown body to render (picklable, for worker processes)."""
+
+    text: str
+    source: str
+    body_line: int
+    page_url: str
+    owner: str
+    """The ``<course>/<lesson>`` its checklist items belong to."""
+    sanitize: bool
+    """Someone else's content (an untrusted upline, or ``safe: true``): clean the HTML."""
+
+
+PARALLEL_THRESHOLD = 100
+"""Below this many bodies, starting worker processes costs more than it saves."""
+
+_worker: tuple[MarkdownRenderer, Mapping[str, str]] | None = None
+"""Each worker process's own renderer (built once) and the site's link targets."""
+
+
+def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str],
+                    workers: int = 1) -> list[Rendered]:
+    """Render bodies in order, in ``workers`` processes handed work in chunks."""
+    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD or threading.active_count() > 1:
+        # (Forking a process that runs other threads, such as serve's, is unsafe.)
+        renderer = MarkdownRenderer()
+        return [_render_one(renderer, job, targets) for job in jobs]
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(jobs) // (workers * 8))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(targets,)) as pool:
+        return list(pool.map(_work, jobs, chunksize=chunk))
+
+
+def _start_worker(targets: Mapping[str, str]) -> None:
+    global _worker
+    _worker = (MarkdownRenderer(), targets)
+
+
+def _work(job: BodyJob) -> Rendered:
+    assert _worker is not None
+    return _render_one(_worker[0], job, _worker[1])
+
+
+def _render_one(renderer: MarkdownRenderer, job: BodyJob, targets: Mapping[str, str]) -> Rendered:
+    rendered = renderer.render(job.text, source=job.source, body_line=job.body_line,
+                               page_url=job.page_url, owner=job.owner, targets=targets)
+    return replace(rendered, html=sanitize(rendered.html)) if job.sanitize else rendered
 
 
 def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mapping[str, Rendered],
