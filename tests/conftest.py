@@ -89,3 +89,37 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def static_server() -> Iterator[Callable[[Path, str], str]]:
+    """``static_server(folder, prefix="/")`` serves a built site on 127.0.0.1 under a
+    sub-path and returns its base URL (http://127.0.0.1:PORT/prefix/)."""
+    import functools
+    import http.server
+    import threading
+
+    servers = []
+
+    def start(folder: Path, prefix: str = "/") -> str:
+        prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def translate_path(self, path: str) -> str:
+                if not path.startswith(prefix):
+                    return str(folder / "__missing__")
+                return super().translate_path("/" + path[len(prefix):])
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
