@@ -137,5 +137,23 @@ def check(source: Path, strict: bool) -> None:
                + (", " + plural(len(problems), "warning") if problems else "") + ".")
 
 
+@main.command()
+@source_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on. 0.0.0.0 shares the preview with your network.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port to listen on (0: any free port).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in your browser.")
+@click.option("--no-reload", is_flag=True, help="Do not reload open pages after a rebuild.")
+def serve(source: Path, host: str, port: int, open_browser: bool, no_reload: bool) -> None:
+    """Preview the site, drafts included, rebuilding and reloading on every save."""
+    from .serve import serve as run_serve
+
+    try:
+        run_serve(source, host=host, port=port, open_browser=open_browser, reload=not no_reload)
+    except UsageError as exc:
+        fail_usage(str(exc))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
