@@ -183,6 +183,7 @@ _HEADING = re.compile(r"<h([1-6])\b[^>]*\bid=\"([^\"]+)\"")
 
 def place_sections(body: str, blocks: list[tuple[Section, Markup]]) -> Markup:
     """Insert upline sections into a lesson body at their placements."""
+    body = Markup(body)  # rendered (and, where needed, sanitized) HTML: not to be escaped
     start = [html for s, html in blocks if s.placement == "start"]
     end = [html for s, html in blocks if s.placement == "end"]
     for section, html in blocks:
