@@ -112,15 +112,17 @@ def parse_yaml(text: str, path: str, line_offset: int = 0) -> tuple[Any, list[Pr
     try:
         data = loader.get_single_data()
     except yaml.constructor.ConstructorError as exc:
-        line = _mark_line(exc, line_offset)
+        line = _mark_line(exc, line_offset, text)
         problem = str(exc.problem or "unsupported YAML")
         if "could not determine a constructor" in problem:
             tag = problem.split("tag", 1)[-1].strip(" '").replace("tag:yaml.org,2002:", "!!")
             problem = f"YAML tag '{tag}' is not allowed (trainkit only reads plain YAML)"
         return None, [error(path, line, problem)]
     except yaml.YAMLError as exc:
-        line = _mark_line(exc, line_offset)
+        line = _mark_line(exc, line_offset, text)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if _is_unclosed(exc):
+            what = "a quote or bracket that starts on this line is never closed"
         return None, [error(path, line, f"this is not valid YAML: {what}")]
     except RecursionError:
         return None, [error(path, 1 + line_offset, "YAML is nested too deeply")]
@@ -135,9 +137,21 @@ def parse_yaml(text: str, path: str, line_offset: int = 0) -> tuple[Any, list[Pr
     return data, []
 
 
-def _mark_line(exc: yaml.YAMLError, line_offset: int) -> int:
+def _mark_line(exc: yaml.YAMLError, line_offset: int, text: str) -> int:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    past_end = mark is not None and mark.line >= text.rstrip("\n").count("\n") + 1
+    if context_mark is not None and (_is_unclosed(exc) or past_end):
+        # An unclosed quote or bracket is noticed lines later (or at the end of the
+        # text); point at the line where it starts, which is where to fix it.
+        mark = context_mark
     return (mark.line + 1 if mark is not None else 1) + line_offset
+
+
+def _is_unclosed(exc: yaml.YAMLError) -> bool:
+    context = str(getattr(exc, "context", None) or "")
+    return context.startswith(("while scanning a quoted scalar",
+                               "while parsing a flow sequence", "while parsing a flow mapping"))
 
 
 def read_text(file: Path, path: str) -> tuple[str | None, list[Problem]]:
