@@ -6,6 +6,7 @@ first) and returns one :class:`~trainkit.model.Site`, or the problems that preve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, TypeVar
 
 from . import urls
@@ -20,6 +21,10 @@ RESERVED_OUTPUTS = ("index.html", "404.html", "links/index.html", "changes/index
 
 def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
             include_drafts: bool = False) -> tuple[Site, list[Problem]]:
+    # A pack's static files keep their place under the pack (uplines/maria/static/x.png),
+    # so two packs' (or a pack's and the site's) logo.png never collide.
+    packs = [replace(p, static=tuple(replace(f, output=f.source) for f in p.static))
+             for p in packs]
     contents = [site, *packs]
     problems: list[Problem] = []
     courses = _first_wins([c.courses for c in contents], lambda c: c.slug, "course", problems)
@@ -46,7 +51,7 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
                                 lessons, problems)
 
     targets = _targets(contents, lessons, courses, links, paths)
-    static = tuple(f for c in contents[:1] for f in c.static)
+    static = tuple(f for c in contents for f in c.static)
     problems += _check_outputs(lessons, courses, paths, static)
 
     return Site(
@@ -87,19 +92,24 @@ def _draft_hint(key: str, drafts: set[str]) -> str:
 def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[str],
                        link_slugs: set[tuple[str | None, str]]) -> list[Problem]:
     problems = []
-    line = lesson.lines.get("prerequisites", 1)
-    for ref in lesson.prerequisites:
+    for i, ref in enumerate(lesson.prerequisites):
+        line = _item_line(lesson, "prerequisites", i)
         if ref not in lessons:
             problems.append(error(lesson.source, line, f"prerequisite '{ref}': "
                                   f"{_draft_hint(ref, drafts)} (use <course>/<lesson>)"))
         elif ref == lesson.key:
             problems.append(error(lesson.source, line, "a lesson cannot be its own prerequisite"))
-    line = lesson.lines.get("links", 1)
-    for slug in lesson.links:
+    for i, slug in enumerate(lesson.links):
+        line = _item_line(lesson, "links", i)
         if (lesson.course, slug) not in link_slugs and (None, slug) not in link_slugs:
             problems.append(error(lesson.source, line, f"there is no curated link '{slug}' "
                                   f"(add links/{slug}.md or courses/{lesson.course}/links/{slug}.md)"))
     return problems
+
+
+def _item_line(lesson: Lesson, key: str, index: int) -> int:
+    """The line of item ``index`` of a front-matter list (its key's line for ``[a, b]``)."""
+    return lesson.lines.get(f"{key}.{index}", lesson.lines.get(key, 1))
 
 
 def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[str, Lesson],
