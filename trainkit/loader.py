@@ -254,8 +254,18 @@ def _load_lesson(folder: Folder, file: Path, course: str,
         objectives=v.get("objectives", ()), prerequisites=v.get("prerequisites", ()),
         links=v.get("links", ()), tags=v.get("tags", ()), author=v.get("author"),
         updated=v.get("updated"), repeat=v.get("repeat"), draft=v.get("draft", False),
-        upline=folder.upline, lines=dict(doc.meta.key_lines),
+        upline=folder.upline, lines=_key_and_item_lines(doc.meta),
     )
+
+
+def _key_and_item_lines(meta: YamlMap) -> dict[str, int]:
+    """The line of each key, and of each item of a list as ``"key.N"``, so a bad
+    reference in a block list is reported at its own line."""
+    lines = {str(key): line for key, line in meta.key_lines.items()}
+    for key, value in meta.items():
+        if isinstance(value, YamlList):
+            lines.update((f"{key}.{i}", line) for i, line in enumerate(value.item_lines))
+    return lines
 
 
 def _load_links(folder: Folder, sub: str, course: str | None,

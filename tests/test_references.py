@@ -1,0 +1,205 @@
+"""References between sources: prerequisites, links:, path steps, course.yaml lessons,
+and two sources that would write the same output file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+LESSON = "courses/basics/welcome.md"
+COURSE = "courses/basics/course.yaml"
+
+
+def check(cli, src: Path, *flags: str):
+    return cli("check", "--source", src, *flags)
+
+
+def test_missing_prerequisite_is_an_error_at_its_line(make_site, cli):
+    src = make_site({LESSON: "---\ntitle: Welcome\nprerequisites: [basics/nope]\n---\nBody.\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert f"{LESSON}:3: error: prerequisite 'basics/nope': there is no lesson" in result.output
+
+
+def test_missing_prerequisite_in_a_block_list_is_reported_at_its_item(make_site, cli):
+    src = make_site({LESSON: "---\ntitle: Welcome\nprerequisites:\n  - basics/second\n"
+                             "  - basics/nope\n---\nBody.\n"})
+    result = check(cli, src)
+    assert f"{LESSON}:5: error: prerequisite 'basics/nope'" in result.output
+
+
+def test_prerequisite_that_is_not_a_reference_is_an_error(make_site, cli):
+    src = make_site({LESSON: "---\ntitle: Welcome\nprerequisites: [second]\n---\nBody.\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert f"{LESSON}:3: error:" in result.output and "<course>/<lesson>" in result.output
+
+
+def test_prerequisite_on_a_draft_says_it_is_a_draft(make_site, cli):
+    src = make_site({
+        LESSON: "---\ntitle: Welcome\nprerequisites: [basics/second]\n---\nBody.\n",
+        "courses/basics/second.md": "---\ntitle: Second\ndraft: true\n---\nMore.\n",
+    })
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert f"{LESSON}:3: error: prerequisite 'basics/second': lesson 'basics/second' is a draft" \
+        in result.output
+
+
+def test_missing_curated_link_is_an_error_at_its_line(make_site, cli):
+    src = make_site({LESSON: "---\ntitle: Welcome\nduration: 5\nlinks: [no-such-link]\n---\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert f"{LESSON}:4: error: there is no curated link 'no-such-link'" in result.output
+
+
+def test_course_link_is_found_from_its_own_course_only(make_site, cli):
+    src = make_site({
+        LESSON: "---\ntitle: Welcome\nlinks: [guide]\n---\nBody.\n",
+        "courses/basics/links/guide.md": "---\ntitle: Guide\nurl: https://example.org/\n---\n",
+        "courses/other/course.yaml": "title: Other\nlessons: [intro]\n",
+        "courses/other/intro.md": "---\ntitle: Intro\nlinks: [guide]\n---\nBody.\n",
+    })
+    result = check(cli, src)
+    assert "courses/basics/welcome.md" not in result.output
+    assert "courses/other/intro.md:3: error: there is no curated link 'guide'" in result.output
+
+
+def test_path_step_to_a_missing_course_is_an_error_at_the_step(make_site, cli):
+    src = make_site({"paths/start.yaml": "title: Start\nsteps:\n  - course: basics\n"
+                                         "  - course: nowhere\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "paths/start.yaml:4: error: there is no course 'nowhere'" in result.output
+
+
+def test_path_step_to_a_missing_lesson_is_an_error_at_the_step(make_site, cli):
+    src = make_site({"paths/start.yaml": "title: Start\nsteps:\n  - lesson: basics/welcome\n"
+                                         "  - lesson: basics/gone\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "paths/start.yaml:4: error: step: there is no lesson 'basics/gone'" in result.output
+
+
+def test_path_step_with_two_kinds_is_an_error(make_site, cli):
+    src = make_site({"paths/start.yaml": "title: Start\nsteps:\n"
+                                         "  - {course: basics, lesson: basics/welcome}\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "paths/start.yaml:3: error: each step needs exactly one of" in result.output
+
+
+def test_course_lists_a_lesson_that_does_not_exist(make_site, cli):
+    src = make_site({COURSE: "title: Basics\nlessons:\n  - welcome\n  - second\n  - third\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert (f"{COURSE}:5: error: lesson 'third' is listed but courses/basics/third.md "
+            "does not exist") in result.output
+
+
+def test_lesson_not_listed_in_course_yaml_is_a_warning_and_not_published(make_site, cli, tmp_path):
+    src = make_site({"courses/basics/extra.md": "---\ntitle: Extra\n---\nBody.\n"})
+    out = tmp_path / "out"
+    result = cli("build", "--source", src, "--out", out)
+    assert result.exit_code == 0
+    assert "courses/basics/extra.md:1: warning: this lesson is not listed in " \
+           f"{COURSE}" in result.output
+    assert not (out / "courses/basics/extra").exists()
+
+
+def test_lesson_listed_twice_is_an_error_naming_both_lines(make_site, cli):
+    src = make_site({COURSE: "title: Basics\nlessons:\n  - welcome\n  - second\n  - welcome\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert f"{COURSE}:5: error: lesson 'welcome' is listed twice (also on line 3)" in result.output
+
+
+def test_static_file_colliding_with_a_page_is_an_error_naming_both(make_site, cli):
+    src = make_site({"static/courses/basics/index.html": "<p>mine</p>"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert ("static/courses/basics/index.html:1: error: this file would be written to "
+            f"courses/basics/index.html, which {COURSE} also writes") in result.output
+
+
+def test_static_file_colliding_with_the_home_page_is_an_error(make_site, cli):
+    src = make_site({"static/index.html": "<p>mine</p>"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "static/index.html:1: error: this file would be written to index.html" in result.output
+
+
+def test_static_file_colliding_with_a_theme_asset_is_an_error(make_site, cli):
+    src = make_site({"static/_trainkit/style.css": "body{}"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "static/_trainkit/style.css:1: error:" in result.output
+
+
+def test_static_files_are_copied(make_site, cli, tmp_path):
+    src = make_site({"static/img/team.svg": "<svg/>"})
+    out = tmp_path / "out"
+    assert cli("build", "--source", src, "--out", out).exit_code == 0
+    assert (out / "img/team.svg").read_text() == "<svg/>"
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks here")
+def test_symlink_leading_outside_the_site_is_an_error(make_site, cli, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    src = make_site()
+    (src / "static").mkdir()
+    (src / "static/secret.txt").symlink_to(secret)
+    out = tmp_path / "out"
+    result = cli("build", "--source", src, "--out", out)
+    assert result.exit_code == 1
+    assert "static/secret.txt:1: error: this symbolic link leads outside the site" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks here")
+def test_symlinked_lesson_leading_outside_the_site_is_an_error(make_site, cli, tmp_path):
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text("---\ntitle: Elsewhere\n---\nBody.\n")
+    src = make_site()
+    (src / "courses/basics/elsewhere.md").symlink_to(outside)
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "courses/basics/elsewhere.md:1: error: this symbolic link leads outside" in result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks here")
+def test_symlinked_folder_leading_outside_the_site_is_an_error(make_site, cli, tmp_path):
+    outside = tmp_path / "photos"
+    outside.mkdir()
+    (outside / "a.jpg").write_bytes(b"jpg")
+    src = make_site()
+    (src / "static").mkdir()
+    (src / "static/photos").symlink_to(outside, target_is_directory=True)
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "static/photos:1: error: this symbolic link leads outside the site" in result.output
+
+
+def test_drafts_are_not_published_by_build(make_site, cli, tmp_path):
+    src = make_site({"courses/basics/second.md": "---\ntitle: Secret plan\ndraft: true\n---\nMore.\n"})
+    out = tmp_path / "out"
+    result = cli("build", "--source", src, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not (out / "courses/basics/second").exists()
+    everything = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*.html"))
+    assert "Secret plan" not in everything
+
+
+def test_every_broken_reference_is_listed_in_one_run(make_site, cli):
+    src = make_site({
+        LESSON: "---\ntitle: Welcome\nprerequisites: [basics/x]\nlinks: [y]\n---\nBody.\n",
+        "paths/p.yaml": "title: P\nsteps:\n  - course: z\n",
+    })
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert f"{LESSON}:3: error:" in result.output
+    assert f"{LESSON}:4: error:" in result.output
+    assert "paths/p.yaml:3: error:" in result.output
