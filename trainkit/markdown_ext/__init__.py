@@ -28,6 +28,12 @@ class Rendered:
     anchor_refs: tuple[AnchorRef, ...]
     problems: tuple[Problem, ...]
     """Links to files that do not exist, at their lines."""
+    lookups: tuple[tuple[str, str | None], ...] = ()
+    """The link targets this rendering depended on (source path → URL or None)."""
+
+    def still_valid(self, targets: Mapping[str, str]) -> bool:
+        """Whether every link target used is unchanged, so the HTML is still right."""
+        return all(targets.get(path) == url for path, url in self.lookups)
 
 
 class MarkdownRenderer:
@@ -63,7 +69,7 @@ class MarkdownRenderer:
         )
         anchors = frozenset(_IDS.findall(html))
         return Rendered(html, anchors, tuple(self._tasks.processor.items),
-                        tuple(context.anchors), problems)
+                        tuple(context.anchors), problems, tuple(sorted(context.lookups.items())))
 
 
 _IDS = re.compile(r'\sid="([^"]+)"')

@@ -40,6 +40,9 @@ class LinkContext:
     broken: list[str] = field(default_factory=list)
     """Hrefs, as written, whose file does not exist."""
     anchors: list[AnchorRef] = field(default_factory=list)
+    lookups: dict[str, str | None] = field(default_factory=dict)
+    """Every target looked up and what it was, so a cached rendering can tell whether
+    it is still valid after other files were added, moved or removed."""
 
 
 class LinkProcessor(Treeprocessor):
@@ -71,7 +74,7 @@ class LinkProcessor(Treeprocessor):
         path = posixpath.normpath(posixpath.join(folder, unquote(parts.path)))
         if parts.path.endswith("/"):
             path += "/"
-        target = ctx.targets.get(path)
+        target = ctx.lookups[path] = ctx.targets.get(path)
         if target is None:
             ctx.broken.append(href)
             return
