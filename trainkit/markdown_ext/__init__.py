@@ -61,12 +61,7 @@ class MarkdownRenderer:
         self._links.start(source, page_url, targets)
         html = md.convert(text)
         context = self._links.processor.context
-        problems = tuple(
-            error(source, line_of(text, href, body_line),
-                  f"link to '{href}': there is no such file (links are relative to this "
-                  "file, like ../other-course/lesson.md)")
-            for href in context.broken
-        )
+        problems = _broken_links(context.broken, text, source, body_line)
         anchors = frozenset(_IDS.findall(html))
         return Rendered(html, anchors, tuple(self._tasks.processor.items),
                         tuple(context.anchors), problems, tuple(sorted(context.lookups.items())))
@@ -75,10 +70,33 @@ class MarkdownRenderer:
 _IDS = re.compile(r'\sid="([^"]+)"')
 
 
-def line_of(text: str, needle: str, first_line: int) -> int:
-    """The line where ``needle`` first appears in ``text`` (a body starting at
-    ``first_line``); ``first_line`` when it does not."""
-    at = text.find(f"({needle}")
+def _broken_links(broken: list[str], text: str, source: str,
+                  body_line: int) -> tuple[Problem, ...]:
+    """One error per broken link, each at its own line (the same href twice is two)."""
+    problems = []
+    seen: dict[str, int] = {}
+    for href in broken:
+        nth = seen[href] = seen.get(href, -1) + 1
+        hint = ("there is no such file, or it is not published (a draft, or a lesson not "
+                "listed in its course.yaml)" if href.split("#")[0].endswith(".md")
+                else "there is no such file")
+        problems.append(error(source, line_of(text, href, body_line, nth),
+                              f"link to '{href}': {hint}; links are relative to this file, "
+                              "like ../other-course/lesson.md"))
+    return tuple(problems)
+
+
+def line_of(text: str, needle: str, first_line: int, nth: int = 0) -> int:
+    """The line where ``needle`` appears for the ``nth`` time (0: the first) in ``text``
+    (a body starting at ``first_line``); ``first_line`` when it does not."""
+    at = _find(text, f"({needle}", nth)
     if at == -1:
-        at = text.find(needle)
+        at = _find(text, needle, nth)
     return first_line + (text.count("\n", 0, at) if at != -1 else 0)
+
+
+def _find(text: str, needle: str, nth: int) -> int:
+    at = text.find(needle)
+    while at != -1 and nth > 0:
+        at, nth = text.find(needle, at + len(needle)), nth - 1
+    return at
