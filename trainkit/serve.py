@@ -100,6 +100,10 @@ class Preview:
     """Changes when the server restarts, so open pages reload then too."""
     snapshot: Snapshot = field(default_factory=lambda: Snapshot({}))
     closed: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    """What the latest rebuild found."""
+    streams: int = 0
+    """Open event streams: one per browser (its SharedWorker), not one per tab."""
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def current(self) -> Snapshot:
@@ -110,6 +114,7 @@ class Preview:
         """Run the pipeline and swap in what changed. Never raises for bad content."""
         started = time.perf_counter()
         old = self.current()
+        old_problems, self.problems = self.problems, []
         problems: list[Problem] = []
         files: dict[str, File] | None = None
         title = old.title
@@ -129,13 +134,15 @@ class Preview:
         except Exception as exc:  # a bug must not stop the preview: show it, keep serving
             problems = [error("trainkit", 1, f"internal error while rebuilding: "
                               f"{type(exc).__name__}: {exc} (please report this)")]
-            traceback.print_exc()
+            if problems != old_problems:  # the details once, not on every save
+                traceback.print_exc()
         if files is not None:
             changed = sorted(p for p, f in files.items()
                              if p not in old.files or old.files[p].etag != f.etag)
             changed += sorted(set(old.files) - set(files))
         else:
             files, changed = dict(old.files), []
+        self.problems = problems
         errors = tuple(p.format() for p in problems if p.severity == "error")
         self._swap(Snapshot(files, errors, old.generation, title), bool(changed))
         pages = sum(1 for p in changed if p.endswith(".html"))
@@ -154,6 +161,10 @@ class Preview:
             self._cond.wait_for(lambda: self.closed or self.snapshot.generation != generation,
                                 timeout)
             return self.snapshot
+
+    def count_stream(self, delta: int) -> None:
+        with self._cond:
+            self.streams += delta
 
     def close(self) -> None:
         with self._cond:
@@ -411,7 +422,8 @@ class Handler(BaseHTTPRequestHandler):
     def _state(self, snapshot: Snapshot) -> bytes:
         return json.dumps({"instance": self.server.preview.instance,
                            "generation": snapshot.generation,
-                           "errors": len(snapshot.errors)}).encode("utf-8")
+                           "errors": len(snapshot.errors),
+                           "streams": self.server.preview.streams}).encode("utf-8")
 
     def _events(self) -> None:
         """Server-Sent Events: the site's state now, then each time it changes."""
@@ -429,6 +441,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         preview = self.server.preview
         sent: int | None = None
+        preview.count_stream(+1)
         try:
             self.wfile.write(b"retry: 1000\n\n")
             snapshot = preview.current()
@@ -441,7 +454,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 snapshot = preview.wait_for_change(sent, timeout=15)
         except OSError:
-            pass  # the tab went away
+            pass  # the browser went away
+        finally:
+            preview.count_stream(-1)
 
     def _send(self, status: int, body: bytes, ctype: str | None,
               headers: Mapping[str, str] | None = None) -> None:

@@ -1,0 +1,379 @@
+"""``trainkit serve``: a real server in a subprocess on a free port, against a site in a
+temporary folder. Waits are polls with timeouts, never long sleeps."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from conftest import MINIMAL, write_files
+
+WELCOME = "courses/basics/welcome.md"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a new server could listen there (as trainkit does, with SO_REUSEADDR,
+    since the closed connections' TIME_WAIT would hold the port otherwise)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen()
+            return True
+        except OSError:
+            return False
+
+
+def wait_until(check: Callable[[], object], timeout: float = 10.0, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.05)
+
+
+class Server:
+    """A running ``trainkit serve`` and everything it printed."""
+
+    def __init__(self, source: Path, *args: str) -> None:
+        self.source, self.port = source, free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.output: list[str] = []
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "trainkit.cli", "serve", "--source", str(source),
+             "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        threading.Thread(target=self._read, daemon=True).start()
+        wait_until(lambda: self.printed("Serving") or self.proc.poll() is not None,
+                   what="the server to start")
+        assert self.proc.poll() is None, self.text()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def printed(self, needle: str) -> bool:
+        return needle in self.text()
+
+    def get(self, path: str, method: str = "GET", headers: dict[str, str] | None = None,
+            ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def body(self, path: str) -> str:
+        return self.get(path)[2].decode("utf-8")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def serve(make_site: Callable[..., Path]) -> Iterator[Callable[..., Server]]:
+    servers: list[Server] = []
+
+    def start(files: dict[str, str | bytes | None] | None = None, *args: str) -> Server:
+        server = Server(make_site(files), *args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the tests that only read."""
+    root = tmp_path_factory.mktemp("shared")
+    (root / "secret.txt").write_text("TOP SECRET", encoding="utf-8")
+    source = write_files(root / "src", {**MINIMAL, "static/img/a.svg": "<svg/>",
+                                        "static/notes.txt": "plain"})
+    server = Server(source)
+    yield server
+    server.stop()
+
+
+def raw_status(port: int, target: str, host: str | None = None) -> tuple[int, bytes]:
+    """Send a request line byte for byte (http.client and browsers would clean it up)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\n"
+                  "Connection: close\r\n\r\n".encode("latin-1"))
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+# --- rebuilding on save ---------------------------------------------------------------------
+
+def test_edit_lesson_serves_new_content(serve: Callable[..., Server]) -> None:
+    server = serve()
+    assert "Hello team." in server.body("/courses/basics/welcome/")
+    (server.source / WELCOME).write_text("---\ntitle: Welcome\n---\nFreshly edited.\n")
+    wait_until(lambda: "Freshly edited." in server.body("/courses/basics/welcome/"))
+    wait_until(lambda: server.printed("Rebuilt"), what="a rebuild line")
+    assert "Rebuilt" in server.text() and " page" in server.text()
+
+
+def test_editor_rename_saves(serve: Callable[..., Server]) -> None:
+    server = serve()
+    lesson = server.source / WELCOME
+    # Vim: probe the folder, move the original away, write anew, drop the backup.
+    (lesson.parent / "4913").write_text("")
+    (lesson.parent / "4913").unlink()
+    lesson.rename(lesson.parent / "welcome.md~")
+    lesson.write_text("---\ntitle: Welcome\n---\nSaved by vim.\n")
+    (lesson.parent / "welcome.md~").unlink()
+    wait_until(lambda: "Saved by vim." in server.body("/courses/basics/welcome/"))
+    # JetBrains / gedit: write a temporary file, rename it over the lesson.
+    temp = lesson.parent / "welcome.md___jb_tmp___"
+    temp.write_text("---\ntitle: Welcome\n---\nSaved by an IDE.\n")
+    os.replace(temp, lesson)
+    wait_until(lambda: "Saved by an IDE." in server.body("/courses/basics/welcome/"))
+    assert "error" not in server.text()
+
+
+def test_twenty_rapid_saves_the_last_wins(serve: Callable[..., Server]) -> None:
+    server = serve()
+    lesson = server.source / WELCOME
+    for i in range(20):
+        lesson.write_text(f"---\ntitle: Welcome\n---\nSave number {i}.\n")
+        time.sleep(0.01 * (i % 4))
+    wait_until(lambda: "Save number 19." in server.body("/courses/basics/welcome/"))
+    time.sleep(0.4)  # a stale rebuild finishing late would show here
+    assert "Save number 19." in server.body("/courses/basics/welcome/")
+    rebuilds = server.text().count("Rebuilt")
+    assert 1 <= rebuilds < 20, server.text()
+
+
+def test_broken_front_matter_shows_an_overlay_until_fixed(serve: Callable[..., Server]) -> None:
+    server = serve()
+    lesson = server.source / WELCOME
+    lesson.write_text("---\ntitle: [Welcome\n---\nBroken.\n")
+    wait_until(lambda: "trainkit-errors" in server.body("/courses/basics/second/"))
+    page = server.body("/courses/basics/welcome/")
+    assert "courses/basics/welcome.md:2: error:" in page
+    assert "Hello team." in page  # the last good page, underneath
+    assert server.proc.poll() is None
+    wait_until(lambda: server.printed("courses/basics/welcome.md:2: error:"))
+    lesson.write_text("---\ntitle: Welcome\n---\nFixed now.\n")
+    wait_until(lambda: "Fixed now." in server.body("/courses/basics/welcome/"))
+    assert "trainkit-errors" not in server.body("/courses/basics/second/")
+
+
+def test_a_first_build_with_errors_serves_the_errors(serve: Callable[..., Server]) -> None:
+    server = serve({WELCOME: "---\ntitle: [Welcome\n---\nBroken.\n"})
+    status, _, body = server.get("/")
+    assert status == 500 and b"courses/basics/welcome.md:2: error:" in body
+    (server.source / WELCOME).write_text("---\ntitle: Welcome\n---\nWorks.\n")
+    wait_until(lambda: server.get("/")[0] == 200)
+
+
+def test_drafts_are_served_with_a_badge_and_only_served_pages_get_the_script(
+        serve: Callable[..., Server], cli: Callable[..., object]) -> None:
+    server = serve({"courses/basics/second.md": "---\ntitle: Second\ndraft: true\n---\nWIP.\n"})
+    page = server.body("/courses/basics/second/")
+    assert 'class="badge draft"' in page and "/__trainkit/live.js" in page
+    cli("build", "--source", server.source)
+    built = (server.source / "site" / "courses/basics/welcome/index.html").read_text()
+    assert "__trainkit" not in built
+    assert not (server.source / "site/courses/basics/second").exists()
+
+
+def test_no_reload_leaves_the_script_out(serve: Callable[..., Server]) -> None:
+    server = serve(None, "--no-reload")
+    assert "__trainkit" not in server.body("/")
+
+
+# --- safety ---------------------------------------------------------------------------------
+
+TRAVERSALS = [
+    "/../secret.txt", "/../../secret.txt", "/courses/../../secret.txt",
+    "/%2e%2e/secret.txt", "/%2E%2E/%2e%2e/secret.txt", "/..%2fsecret.txt",
+    "/%2e%2e%2fsecret.txt", "/..%5csecret.txt", "/%2e%2e%5csecret.txt",
+    "/..\\secret.txt", "/courses\\..\\..\\secret.txt", "//secret.txt", "/courses//basics/",
+    "/%00", "/index.html%00.css", "/%252e%252e/secret.txt", "/./index.html",
+    "/%c0%ae%c0%ae/secret.txt", "/trainkit.yaml", "/courses/basics/welcome.md",
+    "/static/notes.txt", "http://evil.example/../secret.txt",
+]
+
+
+def test_path_traversal_is_refused(shared: Server) -> None:
+    for target in TRAVERSALS:
+        status, data = raw_status(shared.port, target)
+        assert status in (400, 404), (target, status)
+        assert b"TOP SECRET" not in data and b"version:" not in data, target
+
+
+def test_requests_for_other_hosts_are_forbidden(shared: Server) -> None:
+    port = shared.port
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}",
+                 f"127.0.0.1:{port + 1}"):
+        assert raw_status(port, "/", host)[0] == 403, host
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost"):
+        assert raw_status(port, "/", host)[0] == 200, host
+
+
+def test_event_stream_rejects_foreign_origins(shared: Server) -> None:
+    status, headers, _ = shared.get("/__trainkit/events", headers={"Origin": "http://evil.example"})
+    assert status == 403 and headers.get("Access-Control-Allow-Origin") is None
+    conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=5)
+    conn.request("GET", "/__trainkit/events", headers={"Origin": shared.url.rstrip("/")})
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/event-stream"
+    assert b'"generation"' in response.fp.readline() + response.fp.readline() \
+        + response.fp.readline()
+    conn.close()
+
+
+def test_binds_loopback_by_default(shared: Server) -> None:
+    assert shared.printed(f"Serving Test Team at http://127.0.0.1:{shared.port}/ (Ctrl-C to stop)")
+    listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if line.split()[3] == "0A"]
+    assert f"0100007F:{shared.port:04X}" in listening
+
+
+def test_methods_types_and_status_codes(shared: Server) -> None:
+    status, headers, _ = shared.get("/", method="POST")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+    assert shared.get("/", method="DELETE")[0] == 405
+    status, headers, body = shared.get("/", method="HEAD")
+    assert status == 200 and body == b"" and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["Cache-Control"] == "no-store"
+    status, headers, _ = shared.get("/_trainkit/style.css")
+    assert status == 200 and headers["Content-Type"] == "text/css; charset=utf-8"
+    assert shared.get("/_trainkit/style.css", headers={"If-None-Match": headers["ETag"]})[0] == 304
+    assert shared.get("/img/a.svg")[1]["Content-Type"] == "image/svg+xml"
+    status, headers, _ = shared.get("/courses/basics?x=1")
+    assert status == 301 and headers["Location"] == "/courses/basics/?x=1"
+    status, headers, body = shared.get("/no/such/page/")
+    assert status == 404 and b"Page not found" in body
+    for path in ("/", "/_trainkit/style.css", "/__trainkit/status", "/nope"):
+        assert "Access-Control-Allow-Origin" not in shared.get(path)[1]
+
+
+def test_port_in_use_is_a_usage_error(make_site: Callable[..., Path]) -> None:
+    source = make_site()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "trainkit.cli", "serve", "--source",
+                               str(source), "--port", str(port)],
+                              capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert f"port {port} is already in use" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_stops_cleanly(serve: Callable[..., Server]) -> None:
+    server = serve()
+    server.get("/")
+    assert server.stop() == 0
+    assert "Traceback" not in server.text()
+    assert port_is_free(server.port)
+
+
+# --- load -----------------------------------------------------------------------------------
+
+def test_many_concurrent_clients(shared: Server) -> None:
+    idle = socket.create_connection(("127.0.0.1", shared.port))  # says nothing, ever
+    streams = []
+    for _ in range(8):  # open tabs' event streams must not block pages either
+        conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=5)
+        conn.request("GET", "/__trainkit/events")
+        streams.append(conn)
+    paths = ["/", "/courses/basics/", "/courses/basics/welcome/", "/_trainkit/style.css",
+             "/links/", "/nope"]
+
+    def fetch(i: int) -> tuple[int, float]:
+        started = time.perf_counter()
+        status = shared.get(paths[i % len(paths)])[0]
+        return status, time.perf_counter() - started
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(fetch, range(400)))
+    finally:
+        idle.close()
+        for conn in streams:
+            conn.close()
+    assert all(status == (404 if i % len(paths) == 5 else 200)
+               for i, (status, _) in enumerate(results))
+    times = sorted(seconds for _, seconds in results)
+    p95 = times[int(len(times) * 0.95)]
+    print(f"p95 {p95 * 1000:.1f} ms")
+    assert p95 < 0.25
+
+
+# --- the reader's browser -------------------------------------------------------------------
+
+def test_an_open_page_reloads_after_a_save(serve: Callable[..., Server], browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    server = serve()
+    browser.get(server.url + "courses/basics/welcome/")  # type: ignore[attr-defined]
+    browser.execute_script("window.notReloaded = true;")  # type: ignore[attr-defined]
+    (server.source / WELCOME).write_text("---\ntitle: Welcome\n---\nReloaded by itself.\n")
+
+    def reloaded() -> bool:
+        text = browser.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+        return "Reloaded by itself." in text
+
+    wait_until(reloaded, timeout=15, what="the page to reload")
+    assert browser.execute_script("return window.notReloaded === undefined;")  # type: ignore[attr-defined]
+
+
+def test_twenty_tabs_share_one_event_stream(serve: Callable[..., Server], browser: object) -> None:
+    """Browsers allow ~6 connections per host: a stream per tab would starve navigation."""
+    import json
+
+    server = serve()
+    driver = browser  # type: ignore[assignment]
+    driver.get(server.url)  # type: ignore[attr-defined]
+    for _ in range(19):
+        driver.switch_to.new_window("tab")  # type: ignore[attr-defined]
+        driver.get(server.url + "courses/basics/")  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    driver.get(server.url + "courses/basics/welcome/")  # type: ignore[attr-defined]
+    assert "Hello team." in driver.page_source  # type: ignore[attr-defined]
+    assert time.perf_counter() - started < 5
+    streams = wait_until(lambda: json.loads(server.body("/__trainkit/status"))["streams"])
+    assert streams == 1
