@@ -155,5 +155,106 @@ def serve(source: Path, host: str, port: int, open_browser: bool, no_reload: boo
         fail_usage(str(exc))
 
 
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@source_option
+@click.option("--include-uplines", is_flag=True,
+              help="Also pass on the packs under uplines/ (by default only your own content).")
+def pack(out: Path, source: Path, include_uplines: bool) -> None:
+    """Write this site's own content (courses, links, paths, sections, static files) as an
+    upline pack OUT.zip for the leaders below you. Refuses a site with errors."""
+    from .build import find_source
+    from .packs import make_pack
+
+    try:
+        result = make_pack(find_source(source), out, include_uplines)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    except ContentError as exc:
+        report(exc.problems)
+        click.echo(f"Fix these first: nothing was written to {out}.", err=True)
+        sys.exit(1)
+    report(result.problems)
+    click.echo(f"Packed {plural(result.files, 'file')} (created {result.created}) → {out}")
+    click.echo(f"Your downline adds it with: trainkit upline add {out.name} "
+               "--name \"YOUR NAME\" --role \"YOUR ROLE\"")
+
+
+@main.group()
+def upline() -> None:
+    """Add, list and remove the packs your uplines share with you (under uplines/)."""
+
+
+@upline.command("add")
+@click.argument("pack_zip", metavar="PACK.zip",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help='Who the pack is from, as readers see it ("Maria Lopez").')
+@click.option("--role", default=None, help='Their title, shown after the name ("Diamond Director").')
+@click.option("--force", is_flag=True, help="Replace the folder of a pack added before.")
+@source_option
+def upline_add(pack_zip: Path, name: str, role: str | None, force: bool, source: Path) -> None:
+    """Unpack PACK.zip into uplines/<name>/ and list it in trainkit.yaml (trusted: false,
+    so its raw HTML is cleaned), then check the site."""
+    from .build import check as run_check, find_source
+    from .packs import add_upline
+
+    try:
+        entry, manifest, nested = add_upline(pack_zip, find_source(source), name, role, force)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    version = manifest.get("version")
+    click.echo(f"Added the pack from {entry.attribution}"
+               + (f" (version {version})" if version else "") + f" in {entry.path}/"
+               + "".join(f"\nAdded the pack from {n.attribution} in {n.path}/" for n in nested))
+    site, _, problems, _ = run_check(source)
+    report(problems)
+    if site is None or has_errors(problems):
+        click.echo(f"The site now has errors: fix them, or undo with "
+                   f"`trainkit upline remove \"{name}\"`.", err=True)
+        sys.exit(1)
+    click.echo(f"Checked: {plural(len(site.courses), 'course')}, "
+               f"{plural(len(site.lessons), 'lesson')} in all.")
+
+
+@upline.command("list")
+@source_option
+def upline_list(source: Path) -> None:
+    """Show each upline: name, role, folder, whether trusted, and its pack's version."""
+    from .build import find_source
+    from .loader import load_config
+    from .packs import read_manifest
+
+    config, problems = load_config(find_source(source))
+    if config is None:
+        report(problems)
+        sys.exit(1)
+    if not config.uplines:
+        click.echo("No uplines yet. Add one with: trainkit upline add PACK.zip --name NAME")
+        return
+    for entry in config.uplines:
+        version = read_manifest(source / entry.path).get("version", "?")
+        missing = "" if (source / entry.path).is_dir() else " (folder missing)"
+        click.echo(f"{entry.name}\t{entry.role or '-'}\t{entry.path}{missing}\t"
+                   f"{'trusted' if entry.trusted else 'untrusted'}\tversion {version}")
+
+
+@upline.command("remove")
+@click.argument("name")
+@source_option
+def upline_remove(name: str, source: Path) -> None:
+    """Remove the upline NAME from trainkit.yaml, and its pack folder under uplines/."""
+    from .build import find_source
+    from .packs import remove_upline
+
+    try:
+        entry, removed = remove_upline(find_source(source), name)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    path = entry.get("path", "")
+    click.echo(f"Removed {entry.get('name')} from trainkit.yaml"
+               + (f" and deleted {path}/." if removed else
+                  f"; its folder {path}/ was kept (it is not a pack under uplines/)."))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
