@@ -8,6 +8,7 @@ and depends only on what the page shows.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlsplit
@@ -21,23 +22,45 @@ if TYPE_CHECKING:
     from .render import Bodies
 
 Context = dict[str, Any]
+Facts = dict[str, dict[str, str]]
+"""Per lesson key, what the reader's progress script needs (see :func:`lesson_facts`)."""
 
 
 def contexts(site: Site, bodies: "Bodies", serve: bool = False) -> Iterator[Context]:
     """Every page of the site, in a stable order."""
-    yield home(site, serve)
+    facts = lesson_facts(site, bodies)
+    yield home(site, facts, serve)
     for course in site.courses:
-        yield course_page(site, course, serve)
+        yield course_page(site, facts, course, serve)
         lessons = site.course_lessons(course)
         for i, lesson in enumerate(lessons):
             neighbours = (lessons[i - 1] if i > 0 else None,
                           lessons[i + 1] if i + 1 < len(lessons) else None)
-            yield lesson_page(site, bodies, course, lesson, neighbours, i + 1, len(lessons),
-                              serve)
+            yield lesson_page(site, bodies, facts, course, lesson, neighbours, i + 1,
+                              len(lessons), serve)
     for path in site.paths:
-        yield path_page(site, path, serve)
+        yield path_page(site, facts, path, serve)
     yield library(site, bodies, serve)
     yield not_found(site, serve)
+
+
+def lesson_facts(site: Site, bodies: "Bodies") -> Facts:
+    """For each lesson, what the reader's progress script needs: ``hash``, a digest of
+    its content (title, body, upline sections, checklist) to flag a lesson that changed
+    since the reader completed it; and ``tasks``, its checklist item ids separated by
+    spaces, each prefixed with ``+`` when the source ticks it (``- [x]``)."""
+    facts: Facts = {}
+    for key, lesson in site.lessons.items():
+        sections = site.sections.get(key, ())
+        items = [*bodies.lessons[key].checklist,
+                 *(i for s in sections for i in bodies.sections[s.source].checklist)]
+        digest = hashlib.sha1()
+        for part in (lesson.title, lesson.body, *(s.body for s in sections),
+                     *(i.id for i in items)):
+            digest.update(part.encode() + b"\0")
+        facts[key] = {"hash": digest.hexdigest()[:10],
+                      "tasks": " ".join(("+" if i.checked else "") + i.id for i in items)}
+    return facts
 
 
 def _base(site: Site, url: str, title: str, description: str, template: str,
@@ -54,6 +77,7 @@ def _base(site: Site, url: str, title: str, description: str, template: str,
             "title": config.title, "description": config.description,
             "language": config.language, "version": config.version,
             "generator": f"trainkit {__version__}",
+            "id": hashlib.sha1(config.title.encode()).hexdigest()[:8],
         },
         "page": {
             "url": url, "title": title, "canonical": canonical,
@@ -77,45 +101,46 @@ def _total(lessons: list[Lesson]) -> int:
     return sum(lesson.duration or 0 for lesson in lessons)
 
 
-def _lesson_item(lesson: Lesson, href: Any) -> dict[str, Any]:
+def _lesson_item(lesson: Lesson, href: Any, facts: Facts) -> dict[str, Any]:
     return {
         "key": lesson.key, "title": lesson.title, "summary": lesson.summary,
         "duration": lesson.duration, "href": href(urls.lesson_url(lesson.key)),
-        "draft": lesson.draft, "repeat": lesson.repeat,
+        "draft": lesson.draft, "repeat": lesson.repeat, **facts[lesson.key],
     }
 
 
-def _course_card(site: Site, course: Course, href: Any) -> dict[str, Any]:
+def _course_card(site: Site, course: Course, href: Any, facts: Facts) -> dict[str, Any]:
     lessons = site.course_lessons(course)
     return {
         "slug": course.slug, "title": course.title, "summary": course.summary,
         "href": href(urls.course_url(course.slug)), "lesson_count": len(lessons),
         "duration": _total(lessons), "from": _attribution(course.upline),
         "lessons": [lesson.key for lesson in lessons],
+        "hashes": [facts[lesson.key]["hash"] for lesson in lessons],
     }
 
 
-def home(site: Site, serve: bool) -> Context:
+def home(site: Site, facts: Facts, serve: bool) -> Context:
     ctx = _base(site, urls.HOME, site.config.title, site.config.description, "home.html", serve)
     href = ctx["href"]
-    ctx["courses"] = [_course_card(site, c, href) for c in site.courses]
-    ctx["paths"] = [_path_card(site, p, href) for p in site.paths]
+    ctx["courses"] = [_course_card(site, c, href, facts) for c in site.courses]
+    ctx["paths"] = [_path_card(site, p, href, facts) for p in site.paths]
     return ctx
 
 
-def course_page(site: Site, course: Course, serve: bool) -> Context:
+def course_page(site: Site, facts: Facts, course: Course, serve: bool) -> Context:
     url = urls.course_url(course.slug)
     ctx = _base(site, url, course.title, course.summary, "course.html", serve)
     href = ctx["href"]
     lessons = site.course_lessons(course)
-    ctx["course"] = _course_card(site, course, href)
-    ctx["lessons"] = [_lesson_item(lesson, href) for lesson in lessons]
+    ctx["course"] = _course_card(site, course, href, facts)
+    ctx["lessons"] = [_lesson_item(lesson, href, facts) for lesson in lessons]
     ctx["links"] = [_link_item(link, href, None) for link in site.links
                     if link.course == course.slug]
     return ctx
 
 
-def lesson_page(site: Site, bodies: "Bodies", course: Course, lesson: Lesson,
+def lesson_page(site: Site, bodies: "Bodies", facts: Facts, course: Course, lesson: Lesson,
                 neighbours: tuple[Lesson | None, Lesson | None], position: int, count: int,
                 serve: bool) -> Context:
     from .render import place_sections
@@ -136,7 +161,7 @@ def lesson_page(site: Site, bodies: "Bodies", course: Course, lesson: Lesson,
     ctx["course"] = {"title": course.title, "href": href(urls.course_url(course.slug)),
                      "slug": course.slug}
     ctx["lesson"] = {
-        **_lesson_item(lesson, href),
+        **_lesson_item(lesson, href, facts),
         "objectives": list(lesson.objectives), "tags": list(lesson.tags),
         "author": lesson.author,
         "updated": lesson.updated.isoformat() if lesson.updated else None,
@@ -151,8 +176,8 @@ def lesson_page(site: Site, bodies: "Bodies", course: Course, lesson: Lesson,
     ]
     ctx["reading"] = [_link_item(link, href, None) for link in reading]
     prev, nxt = neighbours
-    ctx["prev"] = _lesson_item(prev, href) if prev else None
-    ctx["next"] = _lesson_item(nxt, href) if nxt else None
+    ctx["prev"] = _lesson_item(prev, href, facts) if prev else None
+    ctx["next"] = _lesson_item(nxt, href, facts) if nxt else None
     return ctx
 
 
@@ -165,12 +190,13 @@ def _section_html(title: str | None, upline: Upline | None, body: str) -> str:
             f"<p class=\"attribution\">{who}</p>\n{heading}{body}\n</aside>")
 
 
-def _path_card(site: Site, path: LearningPath, href: Any) -> dict[str, Any]:
+def _path_card(site: Site, path: LearningPath, href: Any, facts: Facts) -> dict[str, Any]:
     lessons = path_lessons(site, path)
     return {"slug": path.slug, "title": path.title, "summary": path.summary,
             "href": href(urls.path_url(path.slug)), "lesson_count": len(lessons),
             "duration": _total(lessons), "from": _attribution(path.upline),
-            "lessons": [lesson.key for lesson in lessons]}
+            "lessons": [lesson.key for lesson in lessons],
+            "hashes": [facts[lesson.key]["hash"] for lesson in lessons]}
 
 
 def path_lessons(site: Site, path: LearningPath) -> list[Lesson]:
@@ -186,7 +212,7 @@ def path_lessons(site: Site, path: LearningPath) -> list[Lesson]:
     return list(found.values())
 
 
-def path_page(site: Site, path: LearningPath, serve: bool) -> Context:
+def path_page(site: Site, facts: Facts, path: LearningPath, serve: bool) -> Context:
     url = urls.path_url(path.slug)
     ctx = _base(site, url, path.title, path.summary, "path.html", serve)
     href = ctx["href"]
@@ -195,14 +221,14 @@ def path_page(site: Site, path: LearningPath, serve: bool) -> Context:
     for step in path.steps:
         if step.kind == "course" and step.target in courses:
             course = courses[step.target]
-            steps.append({"kind": "course", **_course_card(site, course, href),
-                          "course_lessons": [_lesson_item(l, href)
+            steps.append({"kind": "course", **_course_card(site, course, href, facts),
+                          "course_lessons": [_lesson_item(l, href, facts)
                                     for l in site.course_lessons(course)]})
         elif step.kind == "lesson" and step.target in site.lessons:
             lesson = site.lessons[step.target]
-            steps.append({"kind": "lesson", **_lesson_item(lesson, href),
+            steps.append({"kind": "lesson", **_lesson_item(lesson, href, facts),
                           "course_title": courses[lesson.course].title})
-    ctx["path"] = _path_card(site, path, href)
+    ctx["path"] = _path_card(site, path, href, facts)
     ctx["steps"] = steps
     return ctx
 
