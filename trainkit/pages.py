@@ -86,7 +86,7 @@ def _base(site: Site, url: str, title: str, description: str, template: str,
         },
         "nav": {
             "home": href(urls.HOME), "library": href(urls.LIBRARY),
-            "assets": href(urls.ASSETS),
+            "assets": href(urls.ASSETS), "feed": href(urls.FEED),
         },
         "href": href,
         "serve": serve,
@@ -277,6 +277,7 @@ def not_found(site: Site, serve: bool) -> Context:
         ctx["nav"]["home"] = base
         ctx["nav"]["library"] = base + urls.LIBRARY
         ctx["nav"]["assets"] = base + urls.ASSETS
+        ctx["nav"]["feed"] = base + urls.FEED
         for course in ctx["courses"]:
             course["href"] = base + course["href"]
     return ctx

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Mapping
 from markupsafe import Markup
 
 from . import pages, urls
+from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of
 from .model import Section, Site, Upline
 from .problems import Problem, error
@@ -61,7 +62,9 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
         out.append(Page(urls.output_file(context["page"]["url"]), html.encode("utf-8")))
         if progress is not None and done % 50 == 0:
             progress(done, len(contexts))
-    return out, problems
+    found, more = discovery_files(site, [page.path for page in out], serve=serve)
+    out += [Page(path, content) for path, content in found]
+    return out, problems + more
 
 
 def render_bodies(site: Site, jobs: int = 1) -> tuple[Bodies, list[Problem]]:
