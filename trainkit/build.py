@@ -18,6 +18,7 @@ from .model import Content, Site
 from .problems import ContentError, Problem, UsageError, error, has_errors
 from .render import Page, Progress, render_site
 from .resolve import resolve
+from .search import search_index
 from .theme import Theme, find_theme
 from .write import WriteStats, check_out_dir, write_site
 
@@ -70,7 +71,8 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     theme = find_theme(source, site.config.theme)
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
                                progress=progress)
-    return site, pages, sorted(set(problems + found)), theme
+    index, unindexed = search_index(pages, site.config.language)
+    return site, pages + index, sorted(set(problems + found + unindexed)), theme
 
 
 def build(source: Path, out: Path, strict: bool = False,

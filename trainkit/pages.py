@@ -41,6 +41,7 @@ def contexts(site: Site, bodies: "Bodies", serve: bool = False) -> Iterator[Cont
     for path in site.paths:
         yield path_page(site, facts, path, serve)
     yield library(site, bodies, serve)
+    yield search_page(site, serve)
     yield not_found(site, serve)
 
 
@@ -87,6 +88,7 @@ def _base(site: Site, url: str, title: str, description: str, template: str,
         "nav": {
             "home": href(urls.HOME), "library": href(urls.LIBRARY),
             "assets": href(urls.ASSETS), "feed": href(urls.FEED),
+            "search": href(urls.SEARCH),
         },
         "href": href,
         "serve": serve,
@@ -268,6 +270,12 @@ def _tag_id(tag: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in tag.lower()).strip("-") or "tag"
 
 
+def search_page(site: Site, serve: bool) -> Context:
+    """The search page; the header's search box sends ``?q=`` here (see search.py)."""
+    return _base(site, urls.SEARCH, "Search", f"Search {site.config.title}.", "search.html",
+                 serve)
+
+
 def not_found(site: Site, serve: bool) -> Context:
     ctx = _base(site, "404.html", "Page not found", "", "404.html", serve)
     ctx["courses"] = [{"title": c.title, "href": urls.course_url(c.slug)} for c in site.courses]
@@ -278,6 +286,7 @@ def not_found(site: Site, serve: bool) -> Context:
         ctx["nav"]["library"] = base + urls.LIBRARY
         ctx["nav"]["assets"] = base + urls.ASSETS
         ctx["nav"]["feed"] = base + urls.FEED
+        ctx["nav"]["search"] = base + urls.SEARCH
         for course in ctx["courses"]:
             course["href"] = base + course["href"]
     return ctx

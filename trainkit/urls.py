@@ -11,6 +11,7 @@ import posixpath
 
 HOME = ""
 LIBRARY = "links/"
+SEARCH = "search/"
 FEED = "feed.xml"
 ASSETS = "_trainkit/"
 """Where the theme's CSS and JS go in the output."""

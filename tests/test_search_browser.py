@@ -1,0 +1,96 @@
+"""Search in a real headless Chromium, with the site served from a sub-path (/team/)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from trainkit.build import build
+
+SITE = {
+    "courses/basics/welcome.md": "---\ntitle: Welcome\nsummary: Start here.\n---\n"
+                                 "Hello team. Keep a notebook of every conversation.\n",
+    "courses/prospecting/course.yaml": "title: Prospecting Basics\nlessons: [warm-market]\n",
+    "courses/prospecting/warm-market.md": "---\ntitle: Your warm market\ntags: [prospecting]\n---\n"
+                                          "Write down fifty names, then call the xylophonist first.\n",
+}
+
+
+class SubPathHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the built site under /team/ only, as a shared host would."""
+
+    def translate_path(self, path: str) -> str:
+        if not path.startswith("/team/"):
+            return str(Path(self.directory) / "no-such-file")
+        return super().translate_path(path[len("/team"):])
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(make_site, tmp_path: Path) -> Iterator[str]:
+    out = tmp_path / "out"
+    build(make_site(SITE), out)
+    handler = functools.partial(SubPathHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/team/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _wait_for(driver, css: str, text: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(
+        lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, css)))
+
+
+def test_header_box_finds_a_lesson_by_a_word_of_its_body(browser, served) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(served + "courses/basics/welcome/")
+    box = browser.find_element(By.CSS_SELECTOR, ".site-search input[name=q]")
+    box.click()
+    box.send_keys("xylophonist")
+    _wait_for(browser, ".search-panel .search-result", "Your warm market")
+    result = browser.find_element(By.CSS_SELECTOR, ".search-panel .search-result")
+    assert "Prospecting Basics" in result.text
+    link = result.find_element(By.TAG_NAME, "a")
+    assert link.get_attribute("href") == served + "courses/prospecting/warm-market/"
+    link.click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Your warm market"
+
+
+def test_the_form_goes_to_the_search_page_with_results(browser, served) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(served + "courses/basics/")
+    box = browser.find_element(By.CSS_SELECTOR, ".site-search input[name=q]")
+    box.send_keys("notebook conversation", Keys.ENTER)
+    _wait_for(browser, ".search-results .search-result", "Welcome")
+    assert browser.current_url.startswith(served + "search/")
+    first = browser.find_element(By.CSS_SELECTOR, ".search-results .search-result")
+    assert "Welcome" in first.text and "Basics" in first.text
+    errors = [e for e in browser.get_log("browser")
+              if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]]
+    assert errors == []
+
+
+def test_nothing_is_loaded_from_another_host_and_lesson_pages_stay_small(served, tmp_path) -> None:
+    lesson = (tmp_path / "out/courses/basics/welcome/index.html").read_text()
+    assert "http://" not in lesson.replace('xmlns="http://', "") and "https://" not in lesson
+    assets = tmp_path / "out/_trainkit"
+    eager = len(lesson) + sum((assets / n).stat().st_size for n in
+                              ("style.css", "trainkit.js", "search.js"))
+    assert eager < 60_000

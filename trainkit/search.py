@@ -1,0 +1,146 @@
+"""The offline search index, built with Pagefind from the rendered pages.
+
+Pages opt in with ``data-pagefind-body`` (the theme puts it on the main content of
+lessons, courses, paths and the library) and describe themselves with
+``data-pagefind-meta`` / ``data-pagefind-filter``. Their HTML goes to the Pagefind binary
+(shipped by the ``pagefind[bin]`` wheel) in memory, and the index comes back as pages
+under ``pagefind/`` that :mod:`trainkit.write` writes like every other page. The theme's
+``search.js`` loads ``pagefind/pagefind.js`` by a URL relative to itself, so search works
+from any sub-path.
+
+We speak the binary's ``--service`` protocol (what Pagefind's own Python and Node APIs
+speak: base64 JSON messages ending in ``,``) instead of using ``pagefind.index``,
+because that API reads one answer every 100 ms: 5 s for 50 pages, 100 s for 1,000.
+Here all files are sent at once and the answers read as they come: 1,000 lessons
+index in well under a second.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import threading
+from typing import Any, Iterator
+
+from .loader import CONFIG_FILE
+from .problems import Problem, warning
+from .render import Page
+
+BUNDLE = "pagefind/"
+"""Where the index goes in the output."""
+MARKER = b"data-pagefind-body"
+TIMEOUT = 120.0
+NOT_CONTENT = ("[hidden]", "nav", "form", "button", "script", "template")
+"""Never indexed: reader-progress widgets waiting to be shown, navigation, controls."""
+_UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.",
+           "pagefind-highlight.")
+"""Pagefind's own UIs: the theme's search.js shows results itself (a few KB, not 100)."""
+
+
+class SearchUnavailable(Exception):
+    """The index could not be built; the site still is, without search."""
+
+
+def search_index(pages: list[Page], language: str) -> tuple[list[Page], list[Problem]]:
+    """The index of every page that opted in (the current version only: not ``v/``)."""
+    chosen = [p for p in pages if p.path.endswith(".html") and not p.path.startswith("v/")
+              and MARKER in p.content]
+    if not chosen:
+        return [], []
+    try:
+        files = _run_pagefind(chosen, language)
+    except SearchUnavailable as exc:
+        return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
+    languages = json.loads(files.get("pagefind-entry.json", b"{}")).get("languages", {})
+    wasm = {f"wasm.{v['wasm']}.pagefind" for v in languages.values()}
+    return [Page(BUNDLE + name, content) for name, content in sorted(files.items())
+            if not name.startswith(_UNUSED)
+            and (name in wasm or not name.startswith("wasm."))], []
+
+
+def _page_url(path: str) -> str:
+    """``courses/a/index.html`` → ``/courses/a/`` (relative to the site root)."""
+    return "/" + (path[:-len("index.html")] if path.endswith("index.html") else path)
+
+
+def _run_pagefind(pages: list[Page], language: str) -> dict[str, bytes]:
+    try:
+        from pagefind.service import get_executable
+        executable = get_executable()
+    except ImportError:
+        executable = None
+    if executable is None:
+        raise SearchUnavailable("Pagefind is not installed (pip install 'pagefind[bin]')")
+    try:
+        process = subprocess.Popen([str(executable), "--service"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        raise SearchUnavailable(f"could not start Pagefind ({exc})") from exc
+    timer = threading.Timer(TIMEOUT, process.kill)
+    timer.start()
+    try:
+        return _index(process, pages, language)
+    finally:
+        timer.cancel()
+        if process.stdin:
+            process.stdin.close()
+        process.wait()
+
+
+def _index(process: subprocess.Popen[bytes], pages: list[Page], language: str,
+           ) -> dict[str, bytes]:
+    assert process.stdin is not None and process.stdout is not None
+    answers = _answers(process.stdout.fileno())
+    process.stdin.write(_message(0, {"type": "NewIndex", "config": {
+        "force_language": language, "write_playground": False,
+        "exclude_selectors": list(NOT_CONTENT)}}))
+    process.stdin.flush()
+    index_id = _expect(next(answers, None), "NewIndex")["index_id"]
+    requests = [_message(i, {"type": "AddFile", "index_id": index_id, "file_path": None,
+                             "url": _page_url(page.path),
+                             "file_contents": page.content.decode("utf-8")})
+                for i, page in enumerate(pages, 1)]
+    requests.append(_message(len(pages) + 1, {"type": "GetFiles", "index_id": index_id}))
+    # Written from a thread while the answers are read here, so neither pipe fills up.
+    stdin = process.stdin
+    writer = threading.Thread(target=_write, args=(stdin, b"".join(requests)), daemon=True)
+    writer.start()
+    for answer in answers:
+        payload = answer.get("payload", {})
+        if payload.get("type") == "GetFiles":
+            writer.join()
+            return {f["path"]: base64.b64decode(f["content"]) for f in payload["files"]}
+        _expect(answer, "IndexedFile")
+    raise SearchUnavailable("Pagefind stopped before the index was complete")
+
+
+def _write(stream: Any, data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # the binary died or was stopped; the reader reports it
+
+
+def _message(message_id: int, payload: dict[str, Any]) -> bytes:
+    return base64.b64encode(json.dumps({"message_id": message_id,
+                                        "payload": payload}).encode("utf-8")) + b","
+
+
+def _answers(fd: int) -> Iterator[dict[str, Any]]:
+    pending: list[bytes] = []
+    while chunk := os.read(fd, 1 << 20):
+        *ends, rest = chunk.split(b",")
+        for end in ends:
+            yield json.loads(base64.b64decode(b"".join([*pending, end])))
+            pending = []
+        pending.append(rest)
+
+
+def _expect(answer: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    payload = (answer or {}).get("payload", {})
+    if payload.get("type") != kind:
+        raise SearchUnavailable(f"Pagefind answered {payload.get('message') or payload!r}")
+    return payload  # type: ignore[no-any-return]
