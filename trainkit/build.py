@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import urls
+from .cache import BodyCache
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
 from .model import Content, Site
 from .problems import ContentError, Problem, UsageError, error, has_errors
@@ -20,7 +21,7 @@ from .render import Page, Progress, render_site
 from .resolve import resolve
 from .search import search_index
 from .theme import Theme, find_theme
-from .write import WriteStats, check_out_dir, write_site
+from .write import WriteStats, check_out_dir, save_cache, write_site
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[
 
 
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
-          progress: Progress | None = None, jobs: int = 1,
+          progress: Progress | None = None, jobs: int = 1, cache: BodyCache | None = None,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports."""
     site, problems = load(find_source(source), include_drafts)
@@ -70,7 +71,7 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
         return site, [], sorted(set(problems)), None
     theme = find_theme(source, site.config.theme)
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
-                               progress=progress)
+                               progress=progress, cache=cache)
     index, unindexed = search_index(pages, site.config.language)
     return site, pages + index, sorted(set(problems + found + unindexed)), theme
 
@@ -81,11 +82,13 @@ def build(source: Path, out: Path, strict: bool = False,
     started = time.perf_counter()
     find_source(source)
     check_out_dir(source, out)
+    cache = BodyCache.open(source)
     site, pages, problems, theme = check(source, strict, progress=progress,
-                                         jobs=jobs or os.cpu_count() or 1)
+                                         jobs=jobs or os.cpu_count() or 1, cache=cache)
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
     copies = [(source / f.source, f.output) for f in site.static]
     copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
     stats = write_site(out, pages, copies)
+    save_cache(cache.file, cache.payload())
     return BuildResult(site, pages, problems, time.perf_counter() - started, stats)

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Mapping
 from markupsafe import Markup
 
 from . import pages, urls
+from .cache import BodyCache, job_key
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of
 from .model import Section, Site, Upline
@@ -51,8 +52,9 @@ Progress = Callable[[int, int], None]
 
 
 def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
-                progress: Progress | None = None) -> tuple[list[Page], list[Problem]]:
-    bodies, problems = render_bodies(site, jobs)
+                progress: Progress | None = None,
+                cache: BodyCache | None = None) -> tuple[list[Page], list[Problem]]:
+    bodies, problems = render_bodies(site, jobs, cache)
     env = environment(theme)
     contexts = list(pages.contexts(site, bodies, serve=serve))
     out = []
@@ -67,7 +69,8 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
     return out, problems + more
 
 
-def render_bodies(site: Site, jobs: int = 1) -> tuple[Bodies, list[Problem]]:
+def render_bodies(site: Site, jobs: int = 1,
+                  cache: BodyCache | None = None) -> tuple[Bodies, list[Problem]]:
     """Render every Markdown body; in ``jobs`` worker processes for a large site."""
     def job(text: str, source: str, body_line: int, page_url: str, owner: str,
             upline: Upline | None) -> BodyJob:
@@ -81,7 +84,8 @@ def render_bodies(site: Site, jobs: int = 1) -> tuple[Bodies, list[Problem]]:
                         s.upline) for s in section_list]
     note_jobs = [job(l.note, l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
                  for l in site.links]
-    results = iter(render_markdown([*lesson_jobs, *section_jobs, *note_jobs], site.targets, jobs))
+    results = iter(render_markdown([*lesson_jobs, *section_jobs, *note_jobs], site.targets,
+                                   jobs, cache))
     lessons = {key: next(results) for key in site.lessons}
     sections = {s.source: next(results) for s in section_list}
     notes = {l.source: next(results) for l in site.links}
@@ -113,8 +117,21 @@ _worker: tuple[MarkdownRenderer, Mapping[str, str]] | None = None
 """Each worker process's own renderer (built once) and the site's link targets."""
 
 
-def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str],
-                    workers: int = 1) -> list[Rendered]:
+def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str], workers: int = 1,
+                    cache: BodyCache | None = None) -> list[Rendered]:
+    """Render bodies in order, taking what it can from the cache."""
+    if cache is None:
+        return _render_all(jobs, targets, workers)
+    keys = [job_key(job) for job in jobs]
+    results = [cache.get(key, targets) for key in keys]
+    missing = [i for i, found in enumerate(results) if found is None]
+    for i, rendered in zip(missing, _render_all([jobs[i] for i in missing], targets, workers)):
+        results[i] = rendered
+        cache.put(keys[i], rendered)
+    return results  # type: ignore[return-value]
+
+
+def _render_all(jobs: list[BodyJob], targets: Mapping[str, str], workers: int) -> list[Rendered]:
     """Render bodies in order, in ``workers`` processes handed work in chunks."""
     if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD or threading.active_count() > 1:
         # (Forking a process that runs other threads, such as serve's, is unsafe.)

@@ -123,3 +123,20 @@ def _swap(staging: Path, out: Path) -> None:
     out.rename(retired)
     staging.rename(out)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def save_cache(file: Path | None, payload: bytes | None) -> None:
+    """Replace a cache file atomically; a cache that cannot be written is no error."""
+    if file is None or payload is None:
+        return
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if not (file.parent / "CACHEDIR.TAG").exists():
+            (file.parent / "CACHEDIR.TAG").write_text(
+                "Signature: 8a477f597d28d172789f06886806bc55\n"
+                "# trainkit's cache: safe to delete, made again by the next build.\n")
+        staging = file.with_name(f".{file.name}.{os.getpid()}")
+        staging.write_bytes(payload)
+        staging.replace(file)
+    except OSError:
+        pass
