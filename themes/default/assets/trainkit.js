@@ -301,9 +301,14 @@
     box.hidden = false;
     var m = /^#import=(.+)$/.exec(location.hash);
     if (m) {
+      // Ask once the page has loaded and shows behind the question.
       history.replaceState(null, "", location.pathname + location.search);
-      box.scrollIntoView();
-      importCode(decodeURIComponent(m[1]), say);
+      window.addEventListener("load", function () {
+        setTimeout(function () {
+          box.scrollIntoView();
+          importCode(decodeURIComponent(m[1]), say);
+        }, 50);
+      });
     }
   }
   function renderHome(box) {
