@@ -122,7 +122,7 @@ def pack_files(folder: str, who: str) -> dict[str, str | None]:
 
 
 @pytest.fixture
-def two_packs(make_site):  # type: ignore[no-untyped-def]
+def two_packs(make_site):
     return make_site({
         "trainkit.yaml": uplines_yaml(("Maria Lopez", "maria", False), ("Bob Chen", "bob", False)),
         "links/reading.md": link("Site Reading"),
@@ -146,7 +146,7 @@ def test_override_warns_naming_both_files(two_packs: Path, loser: str, winner: s
     assert len(found) == 1 and ": warning: " in found[0] and winner in found[0]
 
 
-def test_site_beats_uplines_and_the_earlier_upline_beats_the_later(two_packs: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_site_beats_uplines_and_the_earlier_upline_beats_the_later(two_packs: Path, cli) -> None:
     assert cli("build", "--source", two_packs).exit_code == 0
     site = two_packs / "site"
     basics = (site / "courses/basics/index.html").read_text()
@@ -163,7 +163,7 @@ def test_site_beats_uplines_and_the_earlier_upline_beats_the_later(two_packs: Pa
 
 # --- attribution and sections ----------------------------------------------------------
 
-def test_pack_content_is_attributed_everywhere(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_pack_content_is_attributed_everywhere(make_site, cli) -> None:
     src = make_site({
         "trainkit.yaml": MARIA_ONLY,
         "uplines/maria/courses/calls/course.yaml": "title: Calls\nlessons: [one]\n",
@@ -181,7 +181,7 @@ def test_pack_content_is_attributed_everywhere(make_site, cli) -> None:  # type:
     assert "Maria" not in parse(site / "courses/basics/index.html").text_of("from")
 
 
-def test_sections_render_as_attributed_blocks_in_uplines_order(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_sections_render_as_attributed_blocks_in_uplines_order(make_site, cli) -> None:
     def section(title: str, placement: str) -> str:
         return f"---\nfor: basics/welcome\ntitle: {title}\nplacement: {placement}\n---\nFrom {title}.\n"
 
@@ -210,7 +210,7 @@ def test_sections_render_as_attributed_blocks_in_uplines_order(make_site, cli) -
     ("for: nope/welcome", "there is no such lesson"),
     ("for: basics/welcome\nplacement: after:no-such-heading", "has no heading '#no-such-heading'"),
 ])
-def test_section_with_a_bad_target_is_an_error_at_the_section_file(make_site, front: str,  # type: ignore[no-untyped-def]
+def test_section_with_a_bad_target_is_an_error_at_the_section_file(make_site, front: str,
                                                                    message: str) -> None:
     src = make_site({"trainkit.yaml": MARIA_ONLY,
                      "uplines/maria/sections/tip.md": f"---\n{front}\n---\nHi.\n"})
@@ -218,7 +218,7 @@ def test_section_with_a_bad_target_is_an_error_at_the_section_file(make_site, fr
     assert found and all(p.startswith("uplines/maria/sections/tip.md:2: error:") for p in found)
 
 
-def test_pack_links_resolve_inside_the_pack_and_errors_name_the_pack_file(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_pack_links_resolve_inside_the_pack_and_errors_name_the_pack_file(make_site, cli) -> None:
     src = make_site({
         "trainkit.yaml": MARIA_ONLY,
         "uplines/maria/courses/calls/course.yaml": "title: Calls\nlessons: [one, two]\n",
@@ -243,7 +243,7 @@ def test_pack_links_resolve_inside_the_pack_and_errors_name_the_pack_file(make_s
                for p in found), found
 
 
-def test_symlink_in_a_pack_is_refused(make_site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_symlink_in_a_pack_is_refused(make_site, tmp_path: Path) -> None:
     src = make_site({"trainkit.yaml": MARIA_ONLY,
                      "uplines/maria/courses/calls/course.yaml": "title: Calls\nlessons: [one]\n"})
     outside = tmp_path / "secret.md"
@@ -300,7 +300,7 @@ def assert_nothing_runs(elements: Elements) -> None:
                 assert not squeezed.startswith(("javascript:", "data:", "vbscript:")), (tag, value)
 
 
-def xss_site(make_site, trusted: bool = False, safe: bool = False):  # type: ignore[no-untyped-def]
+def xss_site(make_site, trusted: bool = False, safe: bool = False):
     body = "## Payloads\n\n" + "\n\n".join(XSS) + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
     config = uplines_yaml(("Maria Lopez", "maria", trusted)) + ("safe: true\n" if safe else "")
     return make_site({
@@ -313,7 +313,7 @@ def xss_site(make_site, trusted: bool = False, safe: bool = False):  # type: ign
     })
 
 
-def test_no_xss_payload_survives_an_untrusted_pack(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_no_xss_payload_survives_an_untrusted_pack(make_site, cli) -> None:
     src = xss_site(make_site)
     result = cli("build", "--source", src)
     assert result.exit_code == 0, result.output
@@ -332,7 +332,7 @@ def test_no_xss_payload_survives_an_untrusted_pack(make_site, cli) -> None:  # t
     assert "script" in {tag for tag, _ in own.elements}
 
 
-def test_entity_encoded_markdown_link_is_a_broken_link_not_a_script(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_entity_encoded_markdown_link_is_a_broken_link_not_a_script(make_site, cli) -> None:
     # Markdown does not decode entities in a link's URL, so this is a relative file name
     # ("jav&" with a "#x61;..." fragment) that does not exist: the build refuses it.
     src = make_site({"trainkit.yaml": MARIA_ONLY,
@@ -343,7 +343,7 @@ def test_entity_encoded_markdown_link_is_a_broken_link_not_a_script(make_site, c
     assert "uplines/maria/sections/evil.md:4: error: link to 'jav&#x61;script:alert(1)'" in result.output
 
 
-def test_trusted_pack_keeps_raw_html(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_trusted_pack_keeps_raw_html(make_site, cli) -> None:
     src = xss_site(make_site, trusted=True)
     assert cli("build", "--source", src).exit_code == 0
     body = parse(src / "site/courses/calls/evil/index.html", "lesson-body")
@@ -352,7 +352,7 @@ def test_trusted_pack_keeps_raw_html(make_site, cli) -> None:  # type: ignore[no
     assert any(name == "style" for _, attrs in body.elements for name, _ in attrs)
 
 
-def test_safe_true_sanitizes_the_sites_own_html(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_safe_true_sanitizes_the_sites_own_html(make_site, cli) -> None:
     src = xss_site(make_site, safe=True)
     assert cli("build", "--source", src).exit_code == 0
     assert_nothing_runs(parse(src / "site/courses/basics/second/index.html", "lesson-body"))
@@ -366,7 +366,7 @@ def zip_names(file: Path) -> list[str]:
 
 
 @pytest.fixture
-def leader(make_site):  # type: ignore[no-untyped-def]
+def leader(make_site):
     """A site with its own content, an upline pack, and things a pack must never hold."""
     return make_site({
         "trainkit.yaml": MARIA_ONLY,
@@ -385,7 +385,7 @@ def leader(make_site):  # type: ignore[no-untyped-def]
     })
 
 
-def test_pack_holds_own_content_only_and_is_byte_identical(leader: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pack_holds_own_content_only_and_is_byte_identical(leader: Path, cli, tmp_path: Path) -> None:
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
     assert cli("pack", first, "--source", leader).exit_code == 0
     os.utime(leader / "courses/basics/welcome.md", (1, 1))  # mtimes must not matter
@@ -407,7 +407,7 @@ def test_pack_holds_own_content_only_and_is_byte_identical(leader: Path, cli, tm
     assert {i.external_attr >> 16 for i in infos} == {stat.S_IFREG | 0o644}
 
 
-def test_pack_include_uplines_and_source_date_epoch(leader: Path, cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+def test_pack_include_uplines_and_source_date_epoch(leader: Path, cli, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     out = tmp_path / "all.zip"
@@ -420,7 +420,7 @@ def test_pack_include_uplines_and_source_date_epoch(leader: Path, cli, tmp_path:
     assert "path: uplines/maria" in manifest and "name: Maria Lopez" in manifest
 
 
-def test_pack_refuses_a_site_with_errors(make_site, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pack_refuses_a_site_with_errors(make_site, cli, tmp_path: Path) -> None:
     src = make_site({"courses/basics/second.md": lesson("Second", extra="prerequisites: [no/such]\n")})
     result = cli("pack", tmp_path / "x.zip", "--source", src)
     assert result.exit_code == 1
@@ -456,7 +456,7 @@ GOOD = {"pack.yaml": b'name: x\nversion: "2"\n',
     ({**GOOD, "static/zeros.bin": bytes(8 * 1024 * 1024)}, None, "zip bomb"),
     ({"courses/calls/course.yaml": b"title: x\n"}, None, "no pack.yaml"),
 ])
-def test_upline_add_refuses_unsafe_packs(make_site, cli, tmp_path: Path, entries: dict[str, bytes],  # type: ignore[no-untyped-def]
+def test_upline_add_refuses_unsafe_packs(make_site, cli, tmp_path: Path, entries: dict[str, bytes],
                                          modes: dict[str, int] | None, why: str) -> None:
     src = make_site()
     before = (src / "trainkit.yaml").read_text()
@@ -470,7 +470,7 @@ def test_upline_add_refuses_unsafe_packs(make_site, cli, tmp_path: Path, entries
     assert [p.name for p in (src / "uplines").iterdir()] == [] if (src / "uplines").exists() else True
 
 
-def test_upline_add_refuses_a_file_that_is_not_a_zip(make_site, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_upline_add_refuses_a_file_that_is_not_a_zip(make_site, cli, tmp_path: Path) -> None:
     bad = tmp_path / "notes.zip"
     bad.write_text("not a zip")
     result = cli("upline", "add", bad, "--name", "Eve", "--source", make_site())
@@ -484,7 +484,7 @@ version: "1.0"
 """
 
 
-def test_upline_add_list_remove_keep_comments(make_site, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_upline_add_list_remove_keep_comments(make_site, cli, tmp_path: Path) -> None:
     src = make_site({"trainkit.yaml": COMMENTED})
     good = make_zip(tmp_path / "maria.zip", GOOD)
     result = cli("upline", "add", good, "--name", "Maria Lopez", "--role", "Diamond Director",
@@ -521,7 +521,7 @@ def test_upline_add_list_remove_keep_comments(make_site, cli, tmp_path: Path) ->
     assert cli("upline", "remove", "Nobody", "--source", src).exit_code == 2
 
 
-def test_upline_remove_keeps_a_folder_that_is_not_an_unpacked_pack(make_site, cli) -> None:  # type: ignore[no-untyped-def]
+def test_upline_remove_keeps_a_folder_that_is_not_an_unpacked_pack(make_site, cli) -> None:
     src = make_site({"trainkit.yaml": MARIA_ONLY,
                      "uplines/maria/courses/calls/course.yaml": "title: Calls\nlessons: []\n"})
     result = cli("upline", "remove", "Maria Lopez", "--source", src)
@@ -555,7 +555,7 @@ def test_entry_edits_read_back_and_keep_comments(config: str) -> None:
 
 # --- the round trip ---------------------------------------------------------------------
 
-def test_round_trip_pack_the_sample_site_into_a_new_site(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_round_trip_pack_the_sample_site_into_a_new_site(cli, tmp_path: Path) -> None:
     zip_file = tmp_path / "team-diamond.zip"
     result = cli("pack", zip_file, "--source", REPO)
     assert result.exit_code == 0, result.output
@@ -589,7 +589,7 @@ def test_round_trip_pack_the_sample_site_into_a_new_site(cli, tmp_path: Path) ->
         assert "From Sam Rivera, Gold Leader" in parse(site / "links/index.html").text_of("from")
 
 
-def test_sample_site_and_scaffold_build_clean(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sample_site_and_scaffold_build_clean(cli, tmp_path: Path) -> None:
     result = cli("build", "--source", REPO, "--out", tmp_path / "sample")
     assert result.exit_code == 0 and warnings_in(result.output) == [], result.output
     lesson_page = tmp_path / "sample/courses/training-your-downline/train-with-your-upline/index.html"

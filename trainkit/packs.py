@@ -204,7 +204,8 @@ def check_archive(archive: zipfile.ZipFile, pack_name: str) -> list[zipfile.ZipI
         if info.is_dir():
             continue
         total += info.file_size
-        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        ratio_limit = MAX_RATIO * max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and info.file_size > ratio_limit:
             raise UsageError(f"{pack_name}: '{info.filename}' would unpack to "
                              f"{info.file_size} bytes from {info.compress_size}: that is a "
                              "zip bomb, not training; refused")
@@ -302,8 +303,9 @@ def _entry_lines(upline: Upline, indent: str) -> list[str]:
 def _config_data(text: str) -> YamlMap:
     data, problems = parse_yaml(text, CONFIG_FILE)
     if problems or not isinstance(data, YamlMap):
-        raise UsageError(f"{CONFIG_FILE} cannot be read ({problems[0].format() if problems else 'not a mapping'}); "
-                         "fix it with `trainkit check` first")
+        why = problems[0].format() if problems else "it is not a list of settings"
+        raise UsageError(f"{CONFIG_FILE} cannot be read ({why}); fix it with `trainkit check` "
+                         "first")
     return data
 
 
@@ -377,8 +379,8 @@ def remove_entry(text: str, name: str) -> tuple[str, dict[str, Any]]:
 def find_entry(entries: Any, name: str) -> int:
     if isinstance(entries, YamlList):
         for i, entry in enumerate(entries):
-            if isinstance(entry, dict) and (entry.get("name") == name
-                                            or slug_of(str(entry.get("name", ""))) == slug_of(name)):
+            listed = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+            if listed and (listed == name or slug_of(listed) == slug_of(name)):
                 return i
     raise UsageError(f"there is no upline named {name!r} in {CONFIG_FILE} "
                      "(see `trainkit upline list`)")
