@@ -141,6 +141,40 @@ def raw_status(port: int, target: str, host: str | None = None) -> tuple[int, by
     return int(data.split(b" ", 2)[1]), data
 
 
+# --- without a server ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [
+    "site/index.html", ".git/index", ".trainkit-cache/x", "courses/a/.lesson.md.swp",
+    "courses/a/.lesson.md.swx", "courses/a/4913", "courses/a/lesson.md~",
+    "courses/a/lesson.md___jb_tmp___", "courses/a/lesson.md___jb_old___", "courses/a/.#lesson.md",
+    "courses/a/#lesson.md#", "courses/a/lesson.md.tmp", "courses/a/.goutputstream-X1Y2Z3",
+    "courses/a/sedAb12Cd", ".site.new-123/index.html"])
+def test_editor_and_output_files_are_ignored(name: str) -> None:
+    from trainkit.watch import is_ignored
+
+    assert is_ignored(name)
+
+
+@pytest.mark.parametrize("name", ["trainkit.yaml", "courses/a/lesson.md", "courses/a/course.yaml",
+                                  "links/x.md", "static/img/site.png", "themes/mine/base.html",
+                                  "uplines/maria/sections/tip.md", "versions/2026.09/trainkit.yaml"])
+def test_content_files_are_watched(name: str) -> None:
+    from trainkit.watch import is_ignored
+
+    assert not is_ignored(name)
+
+
+def test_a_burst_of_changes_is_one_batch() -> None:
+    from trainkit.watch import ChangeQueue
+
+    queue, stop = ChangeQueue(quiet=0.05, longest=0.5), threading.Event()
+    for i in range(10):
+        queue.add(f"courses/a/l{i}.md")
+    assert queue.wait(stop) == {f"courses/a/l{i}.md" for i in range(10)}
+    stop.set()
+    assert queue.wait(stop) is None
+
+
 # --- rebuilding on save ---------------------------------------------------------------------
 
 def test_edit_lesson_serves_new_content(serve: Callable[..., Server]) -> None:
@@ -262,6 +296,13 @@ def test_event_stream_rejects_foreign_origins(shared: Server) -> None:
     assert b'"generation"' in response.fp.readline() + response.fp.readline() \
         + response.fp.readline()
     conn.close()
+
+
+def test_sharing_on_the_network_warns_and_still_checks_hosts(serve: Callable[..., Server]) -> None:
+    server = serve(None, "--host", "0.0.0.0")
+    assert server.printed("warning: --host 0.0.0.0 makes this preview")
+    assert raw_status(server.port, "/", f"evil.example:{server.port}")[0] == 403
+    assert raw_status(server.port, "/", f"192.0.2.7:{server.port}")[0] == 200
 
 
 def test_binds_loopback_by_default(shared: Server) -> None:

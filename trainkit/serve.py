@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import html
+import ipaddress
 import json
 import mimetypes
 import secrets
@@ -496,12 +497,24 @@ class PreviewServer(ThreadingHTTPServer):
         if found is None:
             return False
         name, port = found
-        return name.lower() in self.names and port in (None, self.port)
+        if port not in (None, self.port):
+            return False
+        # Rebinding needs a domain name the attacker controls; an address typed as
+        # numbers cannot be rebound, so a server shared on the network accepts them.
+        return name.lower() in self.names or (self.host in WILDCARD and _is_address(name))
 
     def origin_allowed(self, origin: str, host: str | None) -> bool:
         parts = urlsplit(origin)
         return parts.scheme == "http" and host is not None and parts.netloc == host \
             and self.host_allowed(host)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
 
 
 def _own_names() -> set[str]:
