@@ -299,17 +299,16 @@
       say("Your progress was reset.");
     });
     box.hidden = false;
-    var m = /^#import=(.+)$/.exec(location.hash);
-    if (m) {
-      // Ask once the page has loaded and shows behind the question.
+    var fromLink = function () {
+      var m = /^#import=(.+)$/.exec(location.hash);
+      if (!m) return;
       history.replaceState(null, "", location.pathname + location.search);
-      window.addEventListener("load", function () {
-        setTimeout(function () {
-          box.scrollIntoView();
-          importCode(decodeURIComponent(m[1]), say);
-        }, 50);
-      });
-    }
+      box.scrollIntoView();
+      importCode(decodeURIComponent(m[1]), say);
+    };
+    // Ask once the page has loaded and shows behind the question.
+    window.addEventListener("load", function () { setTimeout(fromLink, 50); });
+    window.addEventListener("hashchange", fromLink);
   }
   function renderHome(box) {
     var last = state.l, cont = $(".continue", box);
@@ -336,5 +335,23 @@
   refresh();
   window.addEventListener("storage", function (e) {
     if (e.key === KEY || e.key === null) { state = load(); refresh(); }
+  });
+})();
+
+/* Version switcher (versions.py): each option's value is where that version has this page
+   (or that version's home when it has not), computed at build time: no fetch, no 404.
+   Without JavaScript the footer keeps its plain link to the versions page. */
+(function () {
+  "use strict";
+  var boxes = document.querySelectorAll(".version-switcher");
+  Array.prototype.forEach.call(boxes, function (box) {
+    var choice = box.querySelector(".version-choice"), select = box.querySelector(".version-select");
+    var link = box.querySelector(".version-link");
+    if (!choice || !select) return;
+    choice.hidden = false;
+    if (link) link.hidden = true;
+    select.addEventListener("change", function () {
+      if (select.value) window.location.href = select.value;
+    });
   });
 })();
