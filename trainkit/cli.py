@@ -10,12 +10,15 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Callable, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Callable, NoReturn, TypeVar
 
 import click
 
 from . import __version__
 from .problems import ContentError, Problem, UsageError, has_errors
+
+if TYPE_CHECKING:
+    from .model import Site
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -120,8 +123,21 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
 @main.command()
 @source_option
 @strict_option
-def check(source: Path, strict: bool) -> None:
-    """Check the content for errors without writing anything."""
+@click.option("--links", is_flag=True,
+              help="Also fetch every curated link's URL and report the dead ones.")
+@click.option("--external", is_flag=True,
+              help="Also check every web link in lesson texts (implies --links).")
+@click.option("--fresh", is_flag=True,
+              help="Ask again about links found fine less than a day ago (implies --links).")
+@click.option("--jobs", "--concurrency", "jobs", type=click.IntRange(min=1), default=8,
+              show_default=True, help="How many links to check at once.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for each answer; the whole link check stops after "
+                   "30 times this.")
+def check(source: Path, strict: bool, links: bool, external: bool, fresh: bool, jobs: int,
+          timeout: float) -> None:
+    """Check the content for errors without writing anything; with --links, also
+    check that the links still work."""
     from .build import check as run_check
 
     try:
@@ -135,6 +151,23 @@ def check(source: Path, strict: bool) -> None:
                f"{plural(len(site.lessons), 'lesson')}, {plural(len(site.links), 'link')}, "
                f"{plural(len(site.paths), 'path')}"
                + (", " + plural(len(problems), "warning") if problems else "") + ".")
+    if links or external or fresh:
+        check_links(source, site, external, fresh, jobs, timeout, strict)
+
+
+def check_links(source: Path, site: Site, external: bool, fresh: bool, jobs: int,
+                timeout: float, strict: bool) -> None:
+    from .linkcheck import check_links as run, link_uses
+
+    uses = link_uses(site, external)
+    result = run(source, uses, fresh=fresh, jobs=jobs, timeout=timeout)
+    report(result.problems, strict)
+    skipped = (f" ({result.from_cache} fine less than a day ago, not asked again; "
+               "--fresh asks)" if result.from_cache else "")
+    click.echo(f"Checked {plural(result.urls, 'link')}{skipped}: "
+               + (f"{result.dead} dead." if result.dead else "none dead."))
+    if result.dead or has_errors(result.problems, strict):
+        sys.exit(1)
 
 
 @main.command()
