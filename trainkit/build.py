@@ -21,6 +21,7 @@ from .render import Page, Progress, render_site
 from .resolve import resolve
 from .search import search_index
 from .theme import Theme, find_theme
+from .versions import Edition, Plan, build_snapshots, plan
 from .write import WriteStats, check_out_dir, save_cache, write_site
 
 
@@ -64,15 +65,21 @@ def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[
 
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
           progress: Progress | None = None, jobs: int = 1, cache: BodyCache | None = None,
+          edition: Edition | Plan | None = None,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
-    """Stages 1–3 without writing anything: everything `trainkit check` reports."""
+    """Stages 1–3 without writing anything: everything `trainkit check` reports.
+    With ``edition``, the site is one of the versions built together (see versions.py)."""
     site, problems = load(find_source(source), include_drafts)
     if site is None or has_errors(problems, strict):
         return site, [], sorted(set(problems)), None
-    theme = find_theme(source, site.config.theme)
+    if edition is not None:
+        site = edition.apply(site)
+    theme = edition.theme if edition is not None and edition.theme else \
+        find_theme(source, site.config.theme)
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
                                progress=progress, cache=cache)
-    index, unindexed = search_index(pages, site.config.language)
+    current = site.versions is None or site.versions.this.current
+    index, unindexed = search_index(pages, site.config.language) if current else ([], [])
     return site, pages + index, sorted(set(problems + found + unindexed)), theme
 
 
@@ -83,11 +90,19 @@ def build(source: Path, out: Path, strict: bool = False,
     find_source(source)
     check_out_dir(source, out)
     cache = BodyCache.open(source)
-    site, pages, problems, theme = check(source, strict, progress=progress,
-                                         jobs=jobs or os.cpu_count() or 1, cache=cache)
+    jobs = jobs or os.cpu_count() or 1
+    snapshots = plan(source)
+    site, pages, problems, theme = check(source, strict, progress=progress, jobs=jobs,
+                                         cache=cache, edition=snapshots)
+    problems = sorted(set(problems + snapshots.problems))
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
-    copies = [(source / f.source, f.output) for f in site.static]
+    older = build_snapshots(snapshots, site, theme, pages, jobs=jobs, cache=cache)
+    problems = sorted(set(problems + older.problems))
+    if has_errors(problems, strict):
+        raise ContentError(problems)
+    pages = pages + older.pages
+    copies = [(source / f.source, f.output) for f in site.static] + older.copies
     copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
     stats = write_site(out, pages, copies)
     save_cache(cache.file, cache.payload())

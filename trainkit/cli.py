@@ -213,6 +213,35 @@ def pack(out: Path, source: Path, include_uplines: bool) -> None:
                "--name \"YOUR NAME\" --role \"YOUR ROLE\"")
 
 
+@main.command()
+@source_option
+@click.option("--next", "next_label", metavar="LABEL", default=None,
+              help='Then set version: "LABEL" in trainkit.yaml for the content you write next.')
+def release(source: Path, next_label: str | None) -> None:
+    """Freeze the current content into versions/<version>/ (dated today), so it stays
+    readable under v/<version>/ after you change the training. Never overwrites a snapshot;
+    refuses content with errors."""
+    from .versions import release as run_release
+
+    try:
+        result = run_release(source, next_label)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    except ContentError as exc:
+        report(exc.problems)
+        click.echo("Fix these first: nothing was released.", err=True)
+        sys.exit(1)
+    report(result.problems)
+    click.echo(f"Released version {result.label} ({result.released.isoformat()}) "
+               f"→ {result.folder.relative_to(source)}/")
+    if result.next_label:
+        click.echo(f"trainkit.yaml now says version: \"{result.next_label}\"; "
+                   "`trainkit build` publishes both.")
+    else:
+        click.echo("Before the next build, set the next label: edit version: in trainkit.yaml "
+                   "(or run `trainkit release --next LABEL` next time).")
+
+
 @main.group()
 def upline() -> None:
     """Add, list and remove the packs your uplines share with you (under uplines/)."""

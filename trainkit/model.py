@@ -227,7 +227,32 @@ class Site:
     rewriting Markdown links: ``courses/a/b.md`` → ``courses/a/b/``."""
     include_drafts: bool = False
     """True in ``serve``: drafts are shown, with a badge."""
+    versions: "Versions | None" = None
+    """Where this site stands among the versions built together (set by ``build``)."""
 
     def course_lessons(self, course: Course) -> list[Lesson]:
         return [self.lessons[k] for s in course.lesson_slugs
                 if (k := f"{course.slug}/{s}") in self.lessons]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One version of the site, as the version switcher lists it."""
+
+    label: str
+    """``version:`` of its trainkit.yaml ("2026.09")."""
+    path: str
+    """Its folder in the built site: ``""`` for the current version, ``v/<label>/``."""
+    released: dt.date | None
+    current: bool
+    pages: frozenset[str] = frozenset()
+    """Its page URLs (relative to its own root), to know where the same page exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """Every version built together, and which one a site is."""
+
+    this: VersionInfo
+    all: tuple[VersionInfo, ...]
+    """The current version first, then the snapshots, newest first."""

@@ -72,6 +72,9 @@ def _base(site: Site, url: str, title: str, description: str, template: str,
 
     config = site.config
     canonical = (config.base_url.rstrip("/") + "/" + url) if config.base_url else None
+    from .versions import page_context  # (versions.py builds on rendering)
+
+    version = page_context(site, url)
     return {
         "template": template,
         "site": {
@@ -89,9 +92,11 @@ def _base(site: Site, url: str, title: str, description: str, template: str,
             "home": href(urls.HOME), "library": href(urls.LIBRARY),
             "assets": href(urls.ASSETS), "feed": href(urls.FEED),
             "search": href(urls.SEARCH),
+            **version["nav"],
         },
         "href": href,
         "serve": serve,
+        "version": version,
     }
 
 
