@@ -116,7 +116,8 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
     bar.close()
     report(result.problems, strict)
     site = result.site
-    click.echo(f"Built {plural(len(result.pages), 'page')} ({plural(len(site.courses), 'course')}, "
+    html = sum(1 for page in result.pages if page.path.endswith(".html"))
+    click.echo(f"Built {plural(html, 'page')} ({plural(len(site.courses), 'course')}, "
                f"{plural(len(site.lessons), 'lesson')}) in {result.seconds:.2f} s → {out}")
 
 
