@@ -44,6 +44,10 @@ class TaskListProcessor(Treeprocessor):
         super().__init__(md)
         self.owner = ""
         self.items: list[ChecklistItem] = []
+        self.used: set[str] = set()
+        """The ids given so far, and the next ``-N`` suffix to try for each text, so
+        many identical items cost linear time (rescanning them was cubic)."""
+        self.next_suffix: dict[str, int] = {}
 
     def run(self, root: etree.Element) -> None:
         for ul in root.iter("ul"):
@@ -71,9 +75,11 @@ class TaskListProcessor(Treeprocessor):
             label.append(child)
         text = _STASHED.sub("", "".join(label.itertext())).strip()
         base = item_id(self.owner, text)
-        ident, n = base, 2
-        while any(i.id == ident for i in self.items):
+        ident, n = base, self.next_suffix.get(base, 2)
+        while ident in self.used:
             ident, n = f"{base}-{n}", n + 1
+        self.used.add(ident)
+        self.next_suffix[base] = n
         checked = match.group(1) != " "
         box = etree.Element("input", {"type": "checkbox", "id": f"task-{ident}",
                                       "data-task": ident})
@@ -97,7 +103,9 @@ class TaskListExtension(Extension):
 
     def reset(self) -> None:
         self.processor.items = []
+        self.processor.used, self.processor.next_suffix = set(), {}
 
     def start(self, owner: str, **_: Any) -> None:
         self.processor.owner = owner
         self.processor.items = []
+        self.processor.used, self.processor.next_suffix = set(), {}
