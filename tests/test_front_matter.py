@@ -246,6 +246,41 @@ def test_spaced_nested_blockquotes_are_caught_too(make_site, cli):
     assert "blockquotes are nested" in result.output
 
 
+@pytest.mark.parametrize("body", ["- " * 10_000 + "deep\n", "*" * 10_000 + "x" + "*" * 10_000,
+                                  "".join("    " * i + "- x\n" for i in range(400))],
+                         ids=["lists", "emphasis", "indented-lists"])
+def test_markdown_nested_thousands_deep_is_a_quick_error_not_a_crash(make_site, cli, body):
+    src = make_site({LESSON: "---\ntitle: Deep\n---\n" + body})
+    started = time.perf_counter()
+    result = check(cli, src)
+    assert time.perf_counter() - started < 10
+    assert result.exit_code == 1
+    assert f"{LESSON}:4: error: this text is nested too deeply" in result.output
+
+
+@pytest.mark.parametrize("body", ["[a" * 10_000, "![" * 10_000, "<a " * 10_000,
+                                  "[" * 5_000 + "x" + "]" * 5_000],
+                         ids=["unclosed-links", "unclosed-images", "unclosed-tags", "nested"])
+def test_thousands_of_unclosed_brackets_are_a_quick_error(make_site, cli, body):
+    src = make_site({LESSON: "---\ntitle: Brackets\n---\nFine.\n\n" + body + "\n"})
+    started = time.perf_counter()
+    result = check(cli, src)
+    assert time.perf_counter() - started < 5
+    assert result.exit_code == 1
+    assert f"{LESSON}:6: error: this paragraph has so many unclosed or nested '['" \
+        in result.output
+
+
+def test_many_links_and_many_identical_checklist_items_build_quickly(make_site, cli):
+    links = "".join(f"- [site {i}](https://example.org/{i}) <b>ok</b>\n" for i in range(1000))
+    tasks = "- [ ] Call a prospect\n" * 2000
+    src = make_site({LESSON: "---\ntitle: Busy\n---\n" + links + "\n" + tasks})
+    started = time.perf_counter()
+    result = check(cli, src)
+    assert time.perf_counter() - started < 10
+    assert result.exit_code == 0, result.output
+
+
 def test_deeply_nested_yaml_is_a_quick_error(make_site, cli):
     src = make_site({LESSON: "---\ntitle: Deep\nsummary: " + "[" * 10_000 + "]" * 10_000
                              + "\n---\nBody.\n"})

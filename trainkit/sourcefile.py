@@ -229,13 +229,53 @@ _QUOTES = re.compile(r"^[ \t]*((?:>[ \t]*){%d,})" % (MAX_QUOTE_DEPTH + 1), re.MU
 
 
 def check_markdown_limits(body: str, path: str, body_line: int) -> list[Problem]:
-    """Refuse Markdown that would make the renderer recurse without bound."""
+    """Refuse Markdown that would make the renderer recurse without bound, or rescan a
+    paragraph so often that rendering it takes minutes."""
     match = _QUOTES.search(body)
-    if match is None:
-        return []
-    line = body_line + body.count("\n", 0, match.start())
-    depth = match.group(1).count(">")
-    return [
-        error(path, line, f"blockquotes are nested {depth} deep; the limit is "
-              f"{MAX_QUOTE_DEPTH}")
-    ]
+    if match is not None:
+        line = body_line + body.count("\n", 0, match.start())
+        depth = match.group(1).count(">")
+        return [error(path, line, f"blockquotes are nested {depth} deep; the limit is "
+                      f"{MAX_QUOTE_DEPTH}")]
+    cost, at = _rescan_cost(body)
+    if cost > MAX_INLINE_RESCAN:
+        return [error(path, body_line + body.count("\n", 0, at), "this paragraph has so "
+                      "many unclosed or nested '[' or '<' that rendering it would take "
+                      "minutes; close them, or write them as \\[ and &lt;")]
+    return []
+
+
+MAX_INLINE_RESCAN = 5_000_000
+"""Bound on the characters Python-Markdown's inline patterns rescan in one body (about a
+second of work). Each ``[`` or ``<`` makes it scan ahead to the matching ``]`` or ``>``
+(or the end of the paragraph), so thousands of unclosed ones are quadratic."""
+
+_INLINE_TOKEN = re.compile(r"\n[ \t]*\n|(?<!\\)[\[\]<>]")
+
+
+def _rescan_cost(body: str) -> tuple[int, int]:
+    """Characters scanned ahead from every ``[`` and ``<`` (to the matching bracket or
+    the paragraph's end), and where the paragraph that went over the bound starts."""
+    cost, block_start = 0, 0
+    squares: list[int] = []
+    angles: list[int] = []
+    for m in _INLINE_TOKEN.finditer(body):
+        ch, at = m.group(), m.start()
+        if ch == "[":
+            squares.append(at)
+        elif ch == "<":
+            angles.append(at)
+        elif ch == "]":
+            cost += at - squares.pop() if squares else 0
+        elif ch == ">":
+            cost += sum(at - a for a in angles)
+            angles.clear()
+        else:  # a blank line ends the paragraph: whatever is still open scans to here
+            cost += sum(at - a for a in squares + angles)
+            squares.clear()
+            angles.clear()
+            if cost > MAX_INLINE_RESCAN:
+                return cost, block_start
+            block_start = m.end()
+    cost += sum(len(body) - a for a in squares + angles)
+    return cost, block_start

@@ -59,7 +59,16 @@ class MarkdownRenderer:
         md.reset()
         self._tasks.start(owner)
         self._links.start(source, page_url, targets)
-        html = md.convert(text)
+        try:
+            html = md.convert(text)
+        except RecursionError:
+            # Lists, emphasis or quotes nested thousands deep: Python-Markdown recurses
+            # once per level. Report the file instead of crashing the build.
+            md.reset()
+            return Rendered("", frozenset(), (), (), (error(
+                source, body_line, "this text is nested too deeply to render (lists, "
+                "quotes or emphasis inside each other hundreds of levels deep); "
+                "simplify it"),), ())
         context = self._links.processor.context
         problems = _broken_links(context.broken, text, source, body_line)
         anchors = frozenset(_IDS.findall(html))
