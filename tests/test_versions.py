@@ -190,7 +190,7 @@ def test_switcher_targets_for_an_existing_and_a_removed_lesson(tmp_path):
                                 "1.0": "../../../v/1.0/courses/basics/welcome/"}
     assert 'data-versions="3.0 2.0 1.0"' in current
     removed = read(out, "v/1.0/courses/basics/second/index.html")
-    assert options(removed) == {"3.0": "../../../../../", "2.0": "../../../../2.0/courses/basics/second/",
+    assert options(removed) == {"3.0": "../../../../../", "2.0": "../../../../../v/2.0/courses/basics/second/",
                                 "1.0": "./"}
     third = read(out, "courses/basics/third/index.html")
     assert options(third)["1.0"] == "../../../v/1.0/"  # not in 1.0: that version's home

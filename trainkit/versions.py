@@ -405,14 +405,15 @@ def page_context(site: Site, url: str) -> dict[str, Any]:
                 "page": None, "changes": None, "nav": {}}
     this = site.versions.this
     here = this.path + url
-
-    root = None
+    root = urls.root_of(here)  # (one relpath per page: this runs for every page)
     if url == "404.html" and config.base_url:  # served at any depth: only absolute paths work
         root = urlsplit(config.base_url).path.rstrip("/") + "/"
         root = root[: len(root) - len(this.path)] if this.path and root.endswith(this.path) else root
 
+    up = "" if root == "./" else root
+
     def to(target: str) -> str:
-        return root + target if root is not None else urls.relative(here, target)
+        return "./" if target == here else (up + target or "./")
     choices = []
     for info in site.versions.all:
         same = url in info.pages
