@@ -220,3 +220,12 @@ def test_the_same_broken_link_twice_is_reported_at_both_lines(make_site, cli):
     result = cli("check", "--source", src)
     assert f"{LESSON}:4: error: link to 'gone.md'" in result.output
     assert f"{LESSON}:6: error: link to 'gone.md'" in result.output
+
+
+def test_a_missing_anchor_linked_twice_is_reported_at_both_lines(make_site, cli, tmp_path):
+    source = make_site({"courses/basics/second.md":
+                        "---\ntitle: Second\n---\n[a](welcome.md#nope)\n\ntext\n\n[b](welcome.md#nope)\n"})
+    result = cli("build", "--source", source, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "courses/basics/second.md:4: error: link to 'welcome.md#nope'" in result.output
+    assert "courses/basics/second.md:8: error: link to 'welcome.md#nope'" in result.output

@@ -177,12 +177,14 @@ def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mappin
         *((l.source, l.note, l.note_line, notes[l.source]) for l in site.links),
     ]
     for source, body, body_line, rendered in checked:
+        seen: dict[str, int] = {}
         for ref in rendered.anchor_refs:
+            nth = seen[ref.href] = seen.get(ref.href, -1) + 1
             url = site.targets.get(ref.source)
             if url is None or url not in by_url:
                 continue  # not a page with headings (a course, a static file): not checked
             if ref.fragment not in by_url[url]:
-                problems.append(error(source, line_of(body, ref.href, body_line),
+                problems.append(error(source, line_of(body, ref.href, body_line, nth),
                                       f"link to '{ref.href}': there is no heading "
                                       f"'#{ref.fragment}' in {ref.source}"))
     return problems
