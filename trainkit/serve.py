@@ -1,11 +1,9 @@
 """``trainkit serve``: a live preview, rebuilt on every save and served from memory.
 
-Each rebuild runs the same stages as ``trainkit build`` (:func:`trainkit.build.check`
-with drafts), then the theme's assets and the static files are added, and the result is
-kept as one immutable :class:`Snapshot` (output path → file). A new snapshot replaces
-the old one under a lock, so a request during a rebuild gets a whole old or a whole new
-page, and nothing is ever written to disk. When the content has errors the last good
-snapshot stays, with the errors shown over every page.
+Three parts: :mod:`trainkit.watch` turns editor saves into rebuilds,
+:mod:`trainkit.preview` rebuilds the site in memory through the same stages as
+``trainkit build``, and this module answers HTTP requests from the current snapshot,
+adding the reload script and the error overlay of :mod:`trainkit.live` to HTML.
 
 Safety: binds 127.0.0.1 by default, serves only files of the built site, answers only
 requests addressed to a loopback name or the bound address (against DNS rebinding),
@@ -15,20 +13,15 @@ GET and HEAD only.
 from __future__ import annotations
 
 import errno
-import hashlib
-import html
 import ipaddress
 import json
 import mimetypes
-import secrets
 import signal
 import socket
 import sys
 import threading
-import time
 import traceback
 import webbrowser
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -37,13 +30,12 @@ from urllib.parse import unquote, urlsplit
 
 import click
 
-from . import urls
-from .build import check, find_source
-from .problems import Problem, UsageError, error, has_errors
+from .build import find_source
+from .live import INTERNAL, LIVE_JS, WORKER_JS, error_page, inject, live_script, overlay
+from .preview import Preview, RebuildResult, Snapshot, make_file
+from .problems import Problem, UsageError
 from .watch import ChangeQueue, Watcher
 
-INTERNAL = "/__trainkit/"
-"""URLs of the preview itself (reload script, events); never part of a built site."""
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD = frozenset({"0.0.0.0", "::", ""})
 
@@ -52,250 +44,6 @@ _TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"
           ".xml": "application/xml", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8",
           ".webmanifest": "application/manifest+json", ".woff2": "font/woff2",
           ".ico": "image/x-icon", ".pdf": "application/pdf"}
-
-
-# --- what is served -------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class File:
-    """One file of the built site, in memory."""
-
-    content: bytes
-    etag: str
-    stamp: tuple[int, int] | None = None
-    """(mtime_ns, size) of the source file for copied files, to skip re-reading them."""
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What the server answers with: replaced whole, never changed in place."""
-
-    files: Mapping[str, File]
-    """The last good build, by output path (``courses/a/index.html``)."""
-    errors: tuple[str, ...] = ()
-    """``PATH:LINE: error: MESSAGE`` lines of the latest rebuild, shown over every page."""
-    generation: int = 0
-    """Goes up whenever a page or the errors change; open pages reload when it does."""
-    title: str = "trainkit"
-
-
-def make_file(content: bytes, stamp: tuple[int, int] | None = None) -> File:
-    return File(content, '"' + hashlib.blake2b(content, digest_size=12).hexdigest() + '"', stamp)
-
-
-@dataclass(slots=True)
-class RebuildResult:
-    changed: list[str]
-    pages: int
-    problems: list[Problem]
-    seconds: float
-    failed: bool
-
-
-@dataclass
-class Preview:
-    """The site being previewed: rebuilds it and holds the current snapshot."""
-
-    source: Path
-    instance: str = field(default_factory=lambda: secrets.token_hex(8))
-    """Changes when the server restarts, so open pages reload then too."""
-    snapshot: Snapshot = field(default_factory=lambda: Snapshot({}))
-    closed: bool = False
-    problems: list[Problem] = field(default_factory=list)
-    """What the latest rebuild found."""
-    streams: int = 0
-    """Open event streams: one per browser (its SharedWorker), not one per tab."""
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-
-    def current(self) -> Snapshot:
-        with self._cond:
-            return self.snapshot
-
-    def rebuild(self) -> RebuildResult:
-        """Run the pipeline and swap in what changed. Never raises for bad content."""
-        started = time.perf_counter()
-        old = self.current()
-        old_problems, self.problems = self.problems, []
-        problems: list[Problem] = []
-        files: dict[str, File] | None = None
-        title = old.title
-        try:
-            site, pages, problems, theme = check(self.source, include_drafts=True)
-            if site is not None:
-                title = site.config.title
-            if site is not None and theme is not None and not has_errors(problems):
-                files = {page.path: _reuse(old.files.get(page.path), page.content)
-                         for page in pages}
-                copies = [(self.source / f.source, f.output) for f in site.static]
-                copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
-                for file, name in copies:
-                    files[name] = _copy(old.files.get(name), file)
-        except UsageError as exc:
-            problems = [error("trainkit.yaml", 1, str(exc))]
-        except Exception as exc:  # a bug must not stop the preview: show it, keep serving
-            problems = [error("trainkit", 1, f"internal error while rebuilding: "
-                              f"{type(exc).__name__}: {exc} (please report this)")]
-            if problems != old_problems:  # the details once, not on every save
-                traceback.print_exc()
-        if files is not None:
-            changed = sorted(p for p, f in files.items()
-                             if p not in old.files or old.files[p].etag != f.etag)
-            changed += sorted(set(old.files) - set(files))
-        else:
-            files, changed = dict(old.files), []
-        self.problems = problems
-        errors = tuple(p.format() for p in problems if p.severity == "error")
-        self._swap(Snapshot(files, errors, old.generation, title), bool(changed))
-        pages = sum(1 for p in changed if p.endswith(".html"))
-        return RebuildResult(changed, pages, problems, time.perf_counter() - started,
-                             bool(errors))
-
-    def _swap(self, new: Snapshot, changed: bool) -> None:
-        with self._cond:
-            old = self.snapshot
-            generation = old.generation + (1 if changed or new.errors != old.errors else 0)
-            self.snapshot = Snapshot(new.files, new.errors, generation, new.title)
-            self._cond.notify_all()
-
-    def wait_for_change(self, generation: int, timeout: float) -> Snapshot:
-        with self._cond:
-            self._cond.wait_for(lambda: self.closed or self.snapshot.generation != generation,
-                                timeout)
-            return self.snapshot
-
-    def count_stream(self, delta: int) -> None:
-        with self._cond:
-            self.streams += delta
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-
-def _reuse(old: File | None, content: bytes) -> File:
-    """The previous file when its bytes are the same (no new hash, no reload)."""
-    return old if old is not None and old.content == content else make_file(content)
-
-
-def _copy(old: File | None, path: Path) -> File:
-    """A static file or theme asset, read again only when its size or mtime changed."""
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    if old is not None and old.stamp == stamp:
-        return old
-    content = path.read_bytes()
-    if old is not None and old.content == content:
-        return File(old.content, old.etag, stamp)
-    return make_file(content, stamp)
-
-
-# --- the injected client ----------------------------------------------------------------
-
-# Why a SharedWorker: browsers open at most ~6 HTTP/1.1 connections per host, so one
-# EventSource per tab would leave twenty open tabs with no connection to load a page
-# with (MkDocs' livereload hits exactly this). A SharedWorker is one per origin: it holds
-# the only event stream and tells every tab the site's generation. Where there is no
-# SharedWorker, tabs poll /__trainkit/status once a second instead: short requests that
-# hold no connection. A tab reloads when the generation or the server instance differs
-# from the one its page was served with (so it also catches up after a server restart);
-# a tab in the background reloads when it is shown again.
-LIVE_JS = r"""(function () {
-  "use strict";
-  var me = document.currentScript;
-  var instance = me.dataset.instance, generation = me.dataset.generation, stale = false;
-  function reload() {
-    if (document.hidden) { stale = true; return; }
-    location.reload();
-  }
-  document.addEventListener("visibilitychange", function () {
-    if (stale && !document.hidden) location.reload();
-  });
-  function check(state) {
-    if (state && (state.instance !== instance || String(state.generation) !== generation)) reload();
-  }
-  if (window.SharedWorker) {
-    try {
-      var worker = new SharedWorker("/__trainkit/worker.js", { name: "trainkit-live" });
-      worker.port.onmessage = function (e) { check(e.data); };
-      worker.port.start();
-      window.addEventListener("pagehide", function () { worker.port.postMessage("bye"); });
-      return;
-    } catch (e) { /* fall through to polling */ }
-  }
-  (function poll() {
-    fetch("/__trainkit/status", { cache: "no-store" })
-      .then(function (r) { return r.json(); })
-      .then(check, function () {})
-      .then(function () { setTimeout(poll, 1000); });
-  })();
-})();
-"""
-
-WORKER_JS = r""""use strict";
-var ports = [], last = null, source = null;
-function connect() {
-  source = new EventSource("/__trainkit/events");
-  source.onmessage = function (e) {
-    last = JSON.parse(e.data);
-    ports.forEach(function (p) { p.postMessage(last); });
-  };
-  source.onerror = function () {
-    last = null;  // the server is gone or restarting: wait for its new state
-    if (source.readyState === EventSource.CLOSED) setTimeout(connect, 1000);
-  };
-}
-onconnect = function (e) {
-  var port = e.ports[0];
-  ports.push(port);
-  port.onmessage = function (m) {
-    if (m.data === "bye") ports = ports.filter(function (p) { return p !== port; });
-  };
-  port.start();
-  if (last) port.postMessage(last);
-};
-connect();
-"""
-
-_OVERLAY_STYLE = (
-    "#trainkit-errors{position:fixed;left:0;right:0;bottom:0;z-index:2147483647;"
-    "max-height:60vh;overflow:auto;margin:0;padding:.8rem 1rem;background:#3b0d0c;"
-    "color:#fff;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;"
-    "box-shadow:0 -4px 16px rgba(0,0,0,.35);border-top:4px solid #e5484d}"
-    "#trainkit-errors summary{cursor:pointer;font-weight:700;font-family:system-ui,sans-serif}"
-    "#trainkit-errors pre{white-space:pre-wrap;margin:.5rem 0 0;font:inherit}"
-    "#trainkit-errors p{margin:.4rem 0 0;font-family:system-ui,sans-serif;opacity:.85}")
-
-
-def overlay(errors: tuple[str, ...], has_page: bool) -> str:
-    count = len(errors)
-    what = "the last good version is shown underneath" if has_page else "nothing to show yet"
-    return (f"<style>{_OVERLAY_STYLE}</style>\n"
-            f"<details id=\"trainkit-errors\" role=\"alert\" open><summary>trainkit: "
-            f"{count} error{'' if count == 1 else 's'} in the content ({what})</summary>\n"
-            f"<pre>{html.escape(chr(10).join(errors))}</pre>\n"
-            "<p>Fix the file and save: this page reloads by itself.</p></details>\n")
-
-
-def live_script(snapshot: Snapshot, instance: str) -> str:
-    return (f"<script src=\"{INTERNAL}live.js\" data-instance=\"{instance}\" "
-            f"data-generation=\"{snapshot.generation}\"></script>\n")
-
-
-def inject(page: bytes, snippet: str) -> bytes:
-    """Put the preview's snippet just before ``</body>`` (or at the end)."""
-    at = page.rfind(b"</body>")
-    data = snippet.encode("utf-8")
-    return page + data if at < 0 else page[:at] + data + page[at:]
-
-
-def error_page(snapshot: Snapshot) -> bytes:
-    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>Errors · {html.escape(snapshot.title)}</title></head>\n<body>"
-            f"<main style=\"font-family:system-ui,sans-serif;padding:1rem\"><h1>The site has "
-            f"errors</h1><p>trainkit could not build the site yet; the errors are listed "
-            f"below.</p></main>\n</body></html>\n").encode("utf-8")
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -391,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
             status, name = 404, "404.html"
             file = snapshot.files.get(name)
         if file is None and not snapshot.files:  # the first build failed: no site yet
-            status, name, file = 500, "index.html", make_file(error_page(snapshot))
+            status, name, file = 500, "index.html", make_file(error_page(snapshot.title))
         if file is None:  # a theme without a 404 page
             self._send(404, b"Not found.\n", "text/plain; charset=utf-8")
             return
@@ -399,7 +147,7 @@ class Handler(BaseHTTPRequestHandler):
         if ctype.startswith("text/html"):
             snippet = overlay(snapshot.errors, bool(snapshot.files)) if snapshot.errors else ""
             if self.server.reload:
-                snippet += live_script(snapshot, preview.instance)
+                snippet += live_script(snapshot.generation, preview.instance)
             self._send(status, inject(file.content, snippet), ctype, {"Cache-Control": "no-store"})
             return
         if status == 200 and self.headers.get("If-None-Match") == file.etag:

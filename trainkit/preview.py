@@ -1,0 +1,172 @@
+"""The site as ``trainkit serve`` holds it: built in memory, replaced whole on each rebuild.
+
+:meth:`Preview.rebuild` runs the same stages as ``trainkit build``
+(:func:`trainkit.build.check`, drafts included), adds the theme's assets and the static
+files, and keeps the result as one immutable :class:`Snapshot` (output path → file). A
+new snapshot replaces the old one under a lock, so a request during a rebuild gets a
+whole old or a whole new page; files whose bytes did not change are kept as they were,
+so only what changed counts as rebuilt. Nothing is written to disk. When the content
+has errors, the last good files stay and the errors travel with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from . import urls
+from .build import check
+from .cache import BodyCache
+from .problems import Problem, UsageError, error, has_errors
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """One file of the built site, in memory."""
+
+    content: bytes
+    etag: str
+    stamp: tuple[int, int] | None = None
+    """(mtime_ns, size) of the source file for copied files, to skip re-reading them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the server answers with: replaced whole, never changed in place."""
+
+    files: Mapping[str, File]
+    """The last good build, by output path (``courses/a/index.html``)."""
+    errors: tuple[str, ...] = ()
+    """``PATH:LINE: error: MESSAGE`` lines of the latest rebuild, shown over every page."""
+    generation: int = 0
+    """Goes up whenever a page or the errors change; open pages reload when it does."""
+    title: str = "trainkit"
+
+
+def make_file(content: bytes, stamp: tuple[int, int] | None = None) -> File:
+    return File(content, '"' + hashlib.blake2b(content, digest_size=12).hexdigest() + '"', stamp)
+
+
+@dataclass(slots=True)
+class RebuildResult:
+    changed: list[str]
+    pages: int
+    problems: list[Problem]
+    seconds: float
+    failed: bool
+
+
+@dataclass
+class Preview:
+    """The site being previewed: rebuilds it and holds the current snapshot."""
+
+    source: Path
+    instance: str = field(default_factory=lambda: secrets.token_hex(8))
+    """Changes when the server restarts, so open pages reload then too."""
+    snapshot: Snapshot = field(default_factory=lambda: Snapshot({}))
+    closed: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    """What the latest rebuild found."""
+    bodies: BodyCache | None = None
+    """Rendered Markdown kept from the last rebuild, so an edit re-renders one body.
+    Starts from ``trainkit build``'s cache on disk; serve only reads that file."""
+    streams: int = 0
+    """Open event streams: one per browser (its SharedWorker), not one per tab."""
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def _body_cache(self) -> BodyCache:
+        if self.bodies is None:
+            kept = BodyCache.open(self.source).entries
+        else:  # what the last rebuild used; all of it when that one stopped before rendering
+            kept = self.bodies.used or self.bodies.entries
+        self.bodies = BodyCache(None, dict(kept))
+        return self.bodies
+
+    def current(self) -> Snapshot:
+        with self._cond:
+            return self.snapshot
+
+    def rebuild(self) -> RebuildResult:
+        """Run the pipeline and swap in what changed. Never raises for bad content."""
+        started = time.perf_counter()
+        old = self.current()
+        old_problems, self.problems = self.problems, []
+        problems: list[Problem] = []
+        files: dict[str, File] | None = None
+        title = old.title
+        try:
+            site, pages, problems, theme = check(self.source, include_drafts=True,
+                                                 cache=self._body_cache())
+            if site is not None:
+                title = site.config.title
+            if site is not None and theme is not None and not has_errors(problems):
+                files = {page.path: _reuse(old.files.get(page.path), page.content)
+                         for page in pages}
+                copies = [(self.source / f.source, f.output) for f in site.static]
+                copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
+                for file, name in copies:
+                    files[name] = _copy(old.files.get(name), file)
+        except UsageError as exc:
+            problems = [error("trainkit.yaml", 1, str(exc))]
+        except Exception as exc:  # a bug must not stop the preview: show it, keep serving
+            problems = [error("trainkit", 1, f"internal error while rebuilding: "
+                              f"{type(exc).__name__}: {exc} (please report this)")]
+            if problems != old_problems:  # the details once, not on every save
+                traceback.print_exc()
+        if files is not None:
+            changed = sorted(p for p, f in files.items()
+                             if p not in old.files or old.files[p].etag != f.etag)
+            changed += sorted(set(old.files) - set(files))
+        else:
+            files, changed = dict(old.files), []
+        self.problems = problems
+        errors = tuple(p.format() for p in problems if p.severity == "error")
+        self._swap(Snapshot(files, errors, old.generation, title), bool(changed))
+        pages = sum(1 for p in changed if p.endswith(".html"))
+        return RebuildResult(changed, pages, problems, time.perf_counter() - started,
+                             bool(errors))
+
+    def _swap(self, new: Snapshot, changed: bool) -> None:
+        with self._cond:
+            old = self.snapshot
+            generation = old.generation + (1 if changed or new.errors != old.errors else 0)
+            self.snapshot = Snapshot(new.files, new.errors, generation, new.title)
+            self._cond.notify_all()
+
+    def wait_for_change(self, generation: int, timeout: float) -> Snapshot:
+        with self._cond:
+            self._cond.wait_for(lambda: self.closed or self.snapshot.generation != generation,
+                                timeout)
+            return self.snapshot
+
+    def count_stream(self, delta: int) -> None:
+        with self._cond:
+            self.streams += delta
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+def _reuse(old: File | None, content: bytes) -> File:
+    """The previous file when its bytes are the same (no new hash, no reload)."""
+    return old if old is not None and old.content == content else make_file(content)
+
+
+def _copy(old: File | None, path: Path) -> File:
+    """A static file or theme asset, read again only when its size or mtime changed."""
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    if old is not None and old.stamp == stamp:
+        return old
+    content = path.read_bytes()
+    if old is not None and old.content == content:
+        return File(old.content, old.etag, stamp)
+    return make_file(content, stamp)
