@@ -443,5 +443,5 @@ def test_named_theme_can_extend_the_default_template_it_replaces(make_site, cli,
 def test_a_missing_theme_is_reported(make_site, cli, tmp_path):
     src = make_site({"trainkit.yaml": 'title: T\nversion: "1"\ntheme: nowhere\n'})
     result = cli("build", "--source", src, "--out", tmp_path / "out")
-    assert result.exit_code != 0
-    assert "theme 'nowhere' not found" in result.output
+    assert result.exit_code == 1
+    assert "trainkit.yaml:3: error: theme 'nowhere' not found" in result.output

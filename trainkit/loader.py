@@ -96,6 +96,12 @@ def load_config(source: Path) -> tuple[SiteConfig | None, list[Problem]]:
                                   fields["path"].strip("/"), fields.get("trusted", False)))
         elif not more:
             problems.append(error(CONFIG_FILE, line, "an uplines entry needs name and path"))
+    theme = values.get("theme", "default")
+    if theme != "default" and not (source / "themes" / theme / "templates").is_dir():
+        problems.append(error(CONFIG_FILE, data.line_of("theme"), f"theme '{theme}' not found: "
+                              f"make a folder themes/{theme}/templates/, or remove 'theme:' to "
+                              "use the built-in theme"))
+        return None, problems
     if "title" not in values or "version" not in values:
         return None, problems
     config = SiteConfig(
