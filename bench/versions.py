@@ -1,0 +1,43 @@
+"""Versions benchmark (issue 6): a 1,000-lesson corpus with five snapshots, unchanged since
+the previous build, against the same site without snapshots. Needs the corpus from
+`python /work/shared/bench/gen_corpus.py --lessons 1000 --out /tmp/corpus-1k` (copied, not
+modified). Run from the repository: `python bench/versions.py`."""
+import shutil, statistics, subprocess, sys, time
+from pathlib import Path
+
+CORPUS = Path("/tmp/corpus-1k/trainkit")
+ROOT = Path("/tmp/bench-versions")
+shutil.rmtree(ROOT, ignore_errors=True)
+plain = ROOT / "plain"
+shutil.copytree(CORPUS, plain)
+versioned = ROOT / "versioned"
+shutil.copytree(CORPUS, versioned)
+labels = ["2026.06", "2026.07", "2026.08", "2026.09", "2026.10"]
+for i, label in enumerate(labels):
+    snap = versioned / "versions" / label
+    for name in ("courses", "links", "paths"):
+        if (CORPUS / name).is_dir():
+            shutil.copytree(CORPUS / name, snap / name)
+    text = (CORPUS / "trainkit.yaml").read_text().replace("'2026.11'", f"'{label}'")
+    (snap / "trainkit.yaml").write_text(text + f"released: 2026-0{i + 5}-28\n")
+    # Each older version lacks a few lessons' edits: change one lesson body per version.
+    lesson = sorted((snap / "courses").rglob("*.md"))[i * 7]
+    lesson.write_text(lesson.read_text() + f"\nAn older wording ({label}).\n")
+
+def build(src: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "trainkit", "build", "--source", str(src)],
+                   check=True, capture_output=True)
+    return time.perf_counter() - started
+
+for src in (plain, versioned):
+    first = build(src)
+    print(f"{src.name}: first build {first:.2f} s", flush=True)
+runs = {plain.name: [], versioned.name: []}
+for _ in range(3):
+    for src in (plain, versioned):
+        runs[src.name].append(build(src))
+for name, times in runs.items():
+    print(f"{name}: rebuilds {', '.join(f'{t:.2f}' for t in times)} s, median {statistics.median(times):.2f} s")
+ratio = statistics.median(runs["versioned"]) / statistics.median(runs["plain"])
+print(f"ratio (median rebuild, 5 unchanged snapshots / none): {ratio:.2f}")
