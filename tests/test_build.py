@@ -256,10 +256,9 @@ def test_two_builds_give_identical_bytes(cli, tmp_path):
         {k: v for k, v in two.items() if not k.startswith("pagefind/")}
 
 
-@pytest.mark.xfail(reason="Pagefind writes its filter values (the library's tags) in hash-map "
-                          "order, so pagefind/filter/* and the names that hash them differ "
-                          "from build to build; see trainkit/search.py", strict=False)
 def test_two_builds_give_an_identical_search_index(cli, tmp_path):
+    # Pagefind writes filter files in hash-map order; the build reuses the last index
+    # (from .trainkit-cache/) while the indexed pages are unchanged.
     build(cli, REPO, tmp_path / "one")
     build(cli, REPO, tmp_path / "two")
     one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")

@@ -44,3 +44,16 @@ def test_a_cached_lesson_still_fails_when_its_link_target_disappears(make_site, 
     result = cli("build", "--source", source, "--out", tmp_path / "out")
     assert result.exit_code == 1
     assert "courses/basics/second.md:4: error: link to 'welcome.md'" in result.output
+
+
+def test_the_search_index_is_reused_only_while_the_pages_are_unchanged(make_site, tmp_path):
+    source = make_site()
+    out = tmp_path / "out"
+    build(source, out, jobs=1)
+    entry = (out / "pagefind/pagefind-entry.json").read_bytes()
+    build(source, out, jobs=1)
+    assert (out / "pagefind/pagefind-entry.json").read_bytes() == entry
+    lesson = source / "courses/basics/second.md"
+    lesson.write_text(lesson.read_text() + "\nZanzibar is a word no other lesson has.\n")
+    build(source, out, jobs=1)
+    assert (out / "pagefind/pagefind-entry.json").read_bytes() != entry

@@ -79,7 +79,8 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
                                progress=progress, cache=cache)
     current = site.versions is None or site.versions.this.current
-    index, unindexed = search_index(pages, site.config.language) if current else ([], [])
+    index, unindexed = (search_index(pages, site.config.language, cache) if current
+                        else ([], []))
     return site, pages + index, sorted(set(problems + found + unindexed)), theme
 
 
@@ -106,4 +107,5 @@ def build(source: Path, out: Path, strict: bool = False,
     copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
     stats = write_site(out, pages, copies)
     save_cache(cache.file, cache.payload())
+    save_cache(cache.index_file, cache.index_payload())
     return BuildResult(site, pages, problems, time.perf_counter() - started, stats)

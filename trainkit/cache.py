@@ -43,6 +43,10 @@ class BodyCache:
     entries: dict[str, "Rendered"] = field(default_factory=dict)
     used: dict[str, "Rendered"] = field(default_factory=dict)
     changed: bool = False
+    index_file: Path | None = None
+    """Where the last search index is kept, with the hash of the pages it indexed."""
+    index: tuple[str, dict[str, bytes]] | None = None
+    index_changed: bool = False
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
@@ -55,7 +59,14 @@ class BodyCache:
                 entries = {}
         except Exception:  # a missing, old or damaged cache is simply rebuilt
             entries = {}
-        return cls(file, entries)
+        index_file = source / CACHE_DIR / f"search-{__version__}.pickle"
+        try:
+            with index_file.open("rb") as f:
+                key, files = pickle.load(f)
+            index = (str(key), dict(files))
+        except Exception:
+            index = None
+        return cls(file, entries, index_file=index_file, index=index)
 
     def get(self, key: str, targets: Mapping[str, str]) -> "Rendered | None":
         found = self.entries.get(key)
@@ -67,6 +78,18 @@ class BodyCache:
     def put(self, key: str, rendered: "Rendered") -> None:
         self.used[key] = rendered
         self.changed = True
+
+    def search_index(self, key: str) -> dict[str, bytes] | None:
+        """The search index files made last time from pages hashing to ``key``."""
+        return self.index[1] if self.index is not None and self.index[0] == key else None
+
+    def put_search_index(self, key: str, files: dict[str, bytes]) -> None:
+        self.index, self.index_changed = (key, files), True
+
+    def index_payload(self) -> bytes | None:
+        if not self.index_changed or self.index is None:
+            return None
+        return pickle.dumps(self.index, protocol=pickle.HIGHEST_PROTOCOL)
 
     def payload(self) -> bytes | None:
         """What to save (only what this build used, so stale entries go), or None

@@ -18,12 +18,14 @@ index in well under a second.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
 import threading
 from typing import Any, Iterator
 
+from .cache import BodyCache
 from .loader import CONFIG_FILE
 from .problems import Problem, warning
 from .render import Page
@@ -43,21 +45,49 @@ class SearchUnavailable(Exception):
     """The index could not be built; the site still is, without search."""
 
 
-def search_index(pages: list[Page], language: str) -> tuple[list[Page], list[Problem]]:
-    """The index of every page that opted in (the current version only: not ``v/``)."""
+def search_index(pages: list[Page], language: str,
+                 cache: BodyCache | None = None) -> tuple[list[Page], list[Problem]]:
+    """The index of every page that opted in (the current version only: not ``v/``).
+
+    When the indexed pages are byte for byte those of the last build, its index is used
+    again: Pagefind is the slowest step of a rebuild, and it writes filter files in
+    hash-map order, so reusing the index also keeps repeated builds byte-identical.
+    """
     chosen = [p for p in pages if p.path.endswith(".html") and not p.path.startswith("v/")
               and MARKER in p.content]
     if not chosen:
         return [], []
-    try:
-        files = _run_pagefind(chosen, language)
-    except SearchUnavailable as exc:
-        return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
+    key = _pages_key(chosen, language)
+    files = cache.search_index(key) if cache is not None else None
+    if files is None:
+        try:
+            files = _run_pagefind(chosen, language)
+        except SearchUnavailable as exc:
+            return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
+        if cache is not None:
+            cache.put_search_index(key, files)
     languages = json.loads(files.get("pagefind-entry.json", b"{}")).get("languages", {})
     wasm = {f"wasm.{v['wasm']}.pagefind" for v in languages.values()}
     return [Page(BUNDLE + name, content) for name, content in sorted(files.items())
             if not name.startswith(_UNUSED)
             and (name in wasm or not name.startswith("wasm."))], []
+
+
+def _pages_key(pages: list[Page], language: str) -> str:
+    digest = hashlib.sha256(f"{language}\0{pagefind_version()}\0".encode())
+    for page in pages:
+        digest.update(page.path.encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(page.content).digest())
+    return digest.hexdigest()
+
+
+def pagefind_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("pagefind")
+    except Exception:
+        return "unknown"
 
 
 def _page_url(path: str) -> str:
