@@ -66,9 +66,8 @@ def _chromium() -> tuple[str, str] | None:
     return (browser, driver) if browser and driver else None
 
 
-@pytest.fixture
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A fresh headless Chromium profile per test (so localStorage starts empty)."""
+def new_browser(profile: Path) -> object:
+    """A headless Chromium with its own profile folder (so its own localStorage)."""
     found = _chromium()
     if found is None:
         pytest.skip("no Chromium and chromedriver installed (apt-get install chromium chromium-driver)")
@@ -80,15 +79,33 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--window-size=390,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('profile')}"):
+                 f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.unhandled_prompt_behavior = "ignore"
     driver = webdriver.Chrome(service=Service(found[1]), options=options)
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A fresh headless Chromium profile per test (so localStorage starts empty)."""
+    driver = new_browser(tmp_path_factory.mktemp("profile"))
     try:
         yield driver
     finally:
-        driver.quit()
+        driver.quit()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def second_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Another browser with a profile of its own: the reader's other device."""
+    driver = new_browser(tmp_path_factory.mktemp("profile"))
+    try:
+        yield driver
+    finally:
+        driver.quit()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -8,16 +8,12 @@ unreliable); the clock is the browser's own, overridden before each page loads.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import json
-import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
-from conftest import _chromium
 
 SITE = {
     "courses/basics/course.yaml": "title: Basics\nlessons: [welcome, second, routine]\n",
@@ -35,50 +31,12 @@ Driver = Any
 
 
 @pytest.fixture
-def site_url(make_site: Callable[..., Path], cli: Any) -> Iterator[str]:
+def site_url(make_site: Callable[..., Path], cli: Any, static_server: Any) -> str:
     """The built test site, served over http on a free local port."""
     src = make_site(SITE)
     result = cli("build", "--source", src)
     assert result.exit_code == 0, result.output
-    handler = functools.partial(_QuietHandler, directory=str(src / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def fresh_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
-    """A second, separate browser profile (another device)."""
-    found = _chromium()
-    if found is None:
-        pytest.skip("no Chromium and chromedriver installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = found[0]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-first-run", "--window-size=390,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('profile2')}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.unhandled_prompt_behavior = "ignore"
-    driver = webdriver.Chrome(service=Service(found[1]), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    return static_server(src / "site")
 
 
 def text(driver: Driver, selector: str) -> str | None:
@@ -224,7 +182,7 @@ def test_daily_routine_resets_each_day_and_counts_the_streak(browser: Driver,
     no_console_errors(browser)
 
 
-def test_export_then_import_in_a_fresh_profile(browser: Driver, fresh_browser: Driver,
+def test_export_then_import_in_a_fresh_profile(browser: Driver, second_browser: Driver,
                                                site_url: str) -> None:
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -243,17 +201,17 @@ def test_export_then_import_in_a_fresh_profile(browser: Driver, fresh_browser: D
     before = stored(browser)
     no_console_errors(browser)
 
-    fresh_browser.get(link)
-    WebDriverWait(fresh_browser, 5).until(expected_conditions.alert_is_present())
-    fresh_browser.switch_to.alert.accept()
-    assert text(fresh_browser, ".progress-message") == "Progress imported."
-    assert stored(fresh_browser) == before
-    assert "#import" not in fresh_browser.current_url
-    assert text(fresh_browser, ".continue a") == "Second"
-    fresh_browser.get(site_url + WELCOME)
-    assert ticked(fresh_browser) == {"Say hello": True, "Read the intro": False,
+    second_browser.get(link)
+    WebDriverWait(second_browser, 5).until(expected_conditions.alert_is_present())
+    second_browser.switch_to.alert.accept()
+    assert text(second_browser, ".progress-message") == "Progress imported."
+    assert stored(second_browser) == before
+    assert "#import" not in second_browser.current_url
+    assert text(second_browser, ".continue a") == "Second"
+    second_browser.get(site_url + WELCOME)
+    assert ticked(second_browser) == {"Say hello": True, "Read the intro": False,
                                      "Meet your upline": False}
-    no_console_errors(fresh_browser)
+    no_console_errors(second_browser)
 
 
 def test_bad_or_foreign_code_changes_nothing(browser: Driver, site_url: str) -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -21,30 +17,12 @@ SITE = {
 }
 
 
-class SubPathHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the built site under /team/ only, as a shared host would."""
-
-    def translate_path(self, path: str) -> str:
-        if not path.startswith("/team/"):
-            return str(Path(self.directory) / "no-such-file")
-        return super().translate_path(path[len("/team"):])
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def served(make_site, tmp_path: Path) -> Iterator[str]:
+def served(make_site, tmp_path: Path, static_server) -> str:
+    """The site served under /team/ only, as a shared host would."""
     out = tmp_path / "out"
     build(make_site(SITE), out)
-    handler = functools.partial(SubPathHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/team/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return static_server(out, "/team/")
 
 
 def _wait_for(driver, css: str, text: str) -> None:
