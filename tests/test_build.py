@@ -5,7 +5,6 @@ folders, escaping, and theme overrides."""
 from __future__ import annotations
 
 import os
-import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit

@@ -90,7 +90,7 @@ def feed(site: Site, base: str | None) -> bytes:
              f"  <author><name>{escape(config.title)}</name></author>",
              f'  <link rel="self" type="application/atom+xml" href={quoteattr(_href(base, FEED))}/>',
              f'  <link rel="alternate" type="text/html" href={quoteattr(_href(base, urls.HOME) or "./")}/>',
-             f"  <generator>trainkit</generator>"]
+             "  <generator>trainkit</generator>"]
     for lesson in lessons:
         url = urls.lesson_url(lesson.key)
         summary = lesson.summary or f"A lesson in {titles.get(lesson.course, lesson.course)}."
