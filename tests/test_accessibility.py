@@ -45,7 +45,8 @@ def test_sample_pages_have_no_axe_violations(browser, static_server, sample_site
     axe = _axe()
     if axe is None:
         pytest.skip("axe-core is not installed (npm install --prefix .ci axe-core@4)")
-    base = static_server(sample_site, "/team/")
+    # Served at base_url's path, as published: the 404 page links by that path.
+    base = static_server(sample_site, "/team-diamond/")
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
         "features": [{"name": "prefers-color-scheme", "value": scheme}]})
     script = axe.read_text(encoding="utf-8")

@@ -10,8 +10,10 @@ from trainkit.cache import CACHE_DIR
 
 
 def _files(out: Path) -> dict[str, bytes]:
+    """Every output file but Pagefind's (two fresh indexes of the same pages may order
+    their filter files differently; reusing the index is tested below)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
+            if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")}
 
 
 def test_a_cached_build_is_byte_identical_to_a_clean_one(make_site, tmp_path):
