@@ -21,6 +21,8 @@ PAGES = [
     "courses/training-your-downline/why-training-multiplies/",
     "paths/your-first-90-days/",
     "links/",
+    "search/?q=team",
+    "changes/",
     "404.html",
 ]
 

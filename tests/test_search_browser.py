@@ -72,3 +72,24 @@ def test_nothing_is_loaded_from_another_host_and_lesson_pages_stay_small(served,
     eager = len(lesson) + sum((assets / n).stat().st_size for n in
                               ("style.css", "trainkit.js", "search.js"))
     assert eager < 60_000
+
+
+def test_the_search_page_filters_by_course(browser, make_site, tmp_path, static_server) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    out = tmp_path / "filtered"
+    build(make_site({**SITE, "courses/basics/second.md":
+                     "---\ntitle: Second\n---\nCall the xylophonist too.\n"}), out)
+    base = static_server(out, "/team/")
+    browser.get(base + "search/?q=xylophonist")
+    _wait_for(browser, ".search-results .search-result", "Your warm market")
+    _wait_for(browser, ".search-results .search-result", "Second")
+    WebDriverWait(browser, 15).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".search-filters").is_displayed())
+    Select(browser.find_element(By.CSS_SELECTOR, "select[name=course]")) \
+        .select_by_value("Prospecting Basics")
+    WebDriverWait(browser, 15).until(
+        lambda d: [e.text.split("\n")[0] for e in
+                   d.find_elements(By.CSS_SELECTOR, ".search-results .search-result a")]
+        == ["Your warm market"])

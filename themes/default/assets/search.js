@@ -16,9 +16,9 @@ function pagefind() {
   return engine;
 }
 
-async function find(query, limit) {
+async function find(query, limit, filters = {}) {
   const pf = await pagefind();
-  const search = await pf.debouncedSearch(query, {}, 150);
+  const search = await pf.debouncedSearch(query, { filters }, 150);
   if (search === null) return null; // a newer query replaced this one
   const shown = await Promise.all(search.results.slice(0, limit).map((r) => r.data()));
   return { total: search.results.length, shown };
@@ -52,17 +52,33 @@ function searchPage(form) {
   const input = form.querySelector("input[name=q]");
   const status = document.querySelector(".search-status");
   const list = document.querySelector(".search-results");
+  const selects = [...form.querySelectorAll(".search-filters select")];
+  const chosen = () => Object.fromEntries(selects.filter((s) => s.value).map((s) => [s.name, s.value]));
   const run = async () => {
     const query = input.value.trim();
+    const filters = chosen();
     history.replaceState(null, "", query ? "?q=" + encodeURIComponent(query) : location.pathname);
-    if (!query) { list.replaceChildren(); status.textContent = "Type a word or two."; return; }
+    if (!query && !Object.keys(filters).length) {
+      list.replaceChildren(); status.textContent = "Type a word or two."; return;
+    }
     let found;
-    try { found = await find(query, 50); } catch (e) { unavailable(status); return; }
+    try { found = await find(query || null, 50, filters); } catch (e) { unavailable(status); return; }
     if (found === null) return;
     list.replaceChildren(...found.shown.map(resultItem));
-    status.textContent = found.total === 0 ? `Nothing found for “${query}”.`
-      : `${found.total} result${found.total === 1 ? "" : "s"} for “${query}”.`;
+    const what = query ? `for “${query}”` : "in this selection";
+    status.textContent = found.total === 0 ? `Nothing found ${what}.`
+      : `${found.total} result${found.total === 1 ? "" : "s"} ${what}.`;
   };
+  /* Course and tag filters, offered once the index says which exist. */
+  pagefind().then(async (pf) => {
+    const available = await pf.filters();
+    for (const select of selects) {
+      const values = Object.entries(available[select.name] || {}).sort(([a], [b]) => a.localeCompare(b));
+      values.forEach(([value, count]) => select.add(new Option(`${value} (${count})`, value)));
+      select.addEventListener("change", run);
+    }
+    if (selects.some((s) => s.options.length > 1)) form.querySelector(".search-filters").hidden = false;
+  }).catch(() => {});
   input.value = new URLSearchParams(location.search).get("q") || "";
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
   input.addEventListener("input", run);
