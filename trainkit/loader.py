@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 from . import schema
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
@@ -317,7 +317,7 @@ def _load_path(folder: Folder, file: Path, problems: list[Problem]) -> LearningP
         fields, found = schema.check_fields(entry, schema.STEP, name, "a path step")
         problems += found
         if len(fields) == 1:
-            kind = next(iter(fields))
+            kind: Literal["course", "lesson"] = "course" if "course" in fields else "lesson"
             steps.append(PathStep(kind, fields[kind], line))
         elif not found:
             problems.append(error(name, line, "each step needs exactly one of "
