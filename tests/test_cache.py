@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from trainkit.build import build
-from trainkit.cache import CACHE_DIR
+from trainkit.build import build, check
+from trainkit.cache import CACHE_DIR, BodyCache
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -59,3 +59,54 @@ def test_the_search_index_is_reused_only_while_the_pages_are_unchanged(make_site
     lesson.write_text(lesson.read_text() + "\nZanzibar is a word no other lesson has.\n")
     build(source, out, jobs=1)
     assert (out / "pagefind/pagefind-entry.json").read_bytes() != entry
+
+
+INCREMENTAL = {
+    "courses/basics/course.yaml": "title: Basics\nlessons: [welcome, second, third, fourth]\n",
+    "courses/basics/third.md": "---\ntitle: Third\n---\nThird.\n",
+    "courses/basics/fourth.md": "---\ntitle: Fourth\n---\nFourth.\n",
+    "courses/later/course.yaml": "title: Later\nlessons: [one, two]\n",
+    "courses/later/one.md": "---\ntitle: One\n---\nOne.\n",
+    "courses/later/two.md": "---\ntitle: Two\n---\nTwo.\n",
+    "paths/start.yaml": "title: Start\nsteps:\n  - course: basics\n",
+    "paths/after.yaml": "title: After\nsteps:\n  - lesson: later/one\n",
+}
+
+
+def _pages(source: Path, cache: BodyCache | None) -> dict[str, bytes]:
+    site, pages, problems, _ = check(source, include_drafts=True, cache=cache, search=False)
+    assert site is not None and not [p for p in problems if p.severity == "error"], problems
+    return {page.path: page.content for page in pages}
+
+
+def test_an_edit_renders_only_the_pages_that_show_the_lesson(make_site):
+    source = make_site(INCREMENTAL)
+    cache = BodyCache(None)
+    _pages(source, cache)
+    assert len(cache.rendered) == 14  # home, 2 courses, 6 lessons, 2 paths, library, search, 404
+    cache = cache.following()
+    _pages(source, cache)
+    assert cache.rendered == []  # nothing changed: nothing rendered
+    second = source / "courses/basics/second.md"
+    second.write_text(second.read_text() + "\nA new paragraph.\n")
+    cache = cache.following()
+    served = _pages(source, cache)
+    assert sorted(cache.rendered) == [
+        "courses/basics/index.html", "courses/basics/second/index.html",
+        "courses/basics/third/index.html", "courses/basics/welcome/index.html",
+        "index.html", "paths/start/index.html"]
+    assert served == _pages(source, None)  # byte for byte what a clean build renders
+    assert b"A new paragraph." in served["courses/basics/second/index.html"]
+
+
+def test_a_theme_change_renders_every_page_again(make_site):
+    source = make_site({"themes/default/templates/404.html":
+                        '{% extends "default/404.html" %}'})
+    cache = BodyCache(None)
+    _pages(source, cache)
+    (source / "themes/default/templates/404.html").write_text(
+        '{% extends "default/404.html" %}{% block title %}Lost{% endblock %}')
+    cache = cache.following()
+    served = _pages(source, cache)
+    assert len(cache.rendered) == len([p for p in served if p.endswith(".html")])
+    assert served == _pages(source, None)

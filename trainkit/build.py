@@ -65,10 +65,12 @@ def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[
 
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
           progress: Progress | None = None, jobs: int = 1, cache: BodyCache | None = None,
-          edition: Edition | Plan | None = None,
+          edition: Edition | Plan | None = None, search: bool = True,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports.
-    With ``edition``, the site is one of the versions built together (see versions.py)."""
+    With ``edition``, the site is one of the versions built together (see versions.py).
+    Without ``search``, the caller builds the search index itself (serve does, in the
+    background, so a save is served before Pagefind has read every page again)."""
     site, problems = load(find_source(source), include_drafts)
     if site is None or has_errors(problems, strict):
         return site, [], sorted(set(problems)), None
@@ -78,8 +80,8 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
         find_theme(source, site.config.theme)
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
                                progress=progress, cache=cache)
-    current = site.versions is None or site.versions.this.current
-    index, unindexed = (search_index(pages, site.config.language, cache) if current
+    indexed = search and (site.versions is None or site.versions.this.current)
+    index, unindexed = (search_index(pages, site.config.language, cache) if indexed
                         else ([], []))
     return site, pages + index, sorted(set(problems + found + unindexed)), theme
 

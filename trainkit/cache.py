@@ -4,6 +4,10 @@ Markdown is most of a build's cost, so a body whose text, place and link targets
 unchanged is not rendered again. Entries are keyed by a hash of everything the
 rendering reads; the trainkit and Markdown versions name the file, so an upgrade starts
 afresh. The cache never changes results, and deleting it is always safe.
+
+Between the rebuilds of one process (``trainkit serve``) the same object also keeps the
+theme's template environment and every rendered page by :func:`page_key`, so an edit
+renders only the pages whose context it changed.
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ import hashlib
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import markdown
 
 from . import __version__
 
 if TYPE_CHECKING:
+    import jinja2
+
+    from .theme import Theme
     from .markdown_ext import Rendered
     from .render import BodyJob
 
@@ -31,6 +38,17 @@ def job_key(job: "BodyJob") -> str:
                  str(job.sanitize)):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def page_key(context: Mapping[str, Any], theme: str) -> str:
+    """A hash of everything a page's template reads: the theme's fingerprint and the
+    page's context. (Its ``href`` function is left out: it depends only on the page's own
+    URL, which the context holds.) The context is plain data, so its pickle is faithful:
+    two contexts with the same pickle render the same page."""
+    data = {name: value for name, value in context.items() if name != "href"}
+    digest = hashlib.sha256(f"{__version__}\0{theme}\0".encode())
+    digest.update(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
     return digest.hexdigest()
 
 
@@ -47,6 +65,13 @@ class BodyCache:
     """Where the last search index is kept, with the hash of the pages it indexed."""
     index: tuple[str, dict[str, bytes]] | None = None
     index_changed: bool = False
+    pages: dict[str, bytes] = field(default_factory=dict)
+    """Rendered pages by :func:`page_key`, from the previous build in this process."""
+    pages_used: dict[str, bytes] = field(default_factory=dict)
+    rendered: list[str] = field(default_factory=list)
+    """Output paths whose template ran in this build (the others came from ``pages``)."""
+    templates: tuple[tuple[Any, ...], "jinja2.Environment"] | None = None
+    """The theme's template environment, with the theme and fingerprint it was made for."""
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
@@ -78,6 +103,31 @@ class BodyCache:
     def put(self, key: str, rendered: "Rendered") -> None:
         self.used[key] = rendered
         self.changed = True
+
+    def following(self) -> "BodyCache":
+        """What the next build in this process starts from (in memory only): what this
+        build used (all of it when it stopped before rendering) and its environment."""
+        return BodyCache(None, dict(self.used or self.entries),
+                         pages=dict(self.pages_used or self.pages), templates=self.templates)
+
+    def environment(self, theme: "Theme", fingerprint: str) -> "jinja2.Environment":
+        """The theme's template environment, made again only when the theme changed."""
+        from .theme import environment
+
+        made_for = (theme.name, theme.folders, fingerprint)
+        if self.templates is None or self.templates[0] != made_for:
+            self.templates = (made_for, environment(theme))
+        return self.templates[1]
+
+    def page(self, key: str) -> bytes | None:
+        found = self.pages.get(key)
+        if found is not None:
+            self.pages_used[key] = found
+        return found
+
+    def put_page(self, key: str, path: str, content: bytes) -> None:
+        self.pages_used[key] = content
+        self.rendered.append(path)
 
     def search_index(self, key: str) -> dict[str, bytes] | None:
         """The search index files made last time from pages hashing to ``key``."""

@@ -15,10 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
+import jinja2
 from markupsafe import Markup
 
 from . import pages, urls
-from .cache import BodyCache, job_key
+from .cache import BodyCache, job_key, page_key
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of
 from .model import Section, Site, Upline
@@ -55,18 +56,30 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
                 progress: Progress | None = None,
                 cache: BodyCache | None = None) -> tuple[list[Page], list[Problem]]:
     bodies, problems = render_bodies(site, jobs, cache)
-    env = environment(theme)
+    fingerprint = theme.fingerprint()
+    env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
     contexts = list(pages.contexts(site, bodies, serve=serve))
     out = []
     for done, context in enumerate(contexts, 1):
-        template = env.get_template(context["template"])
-        html = template.render(context)
-        out.append(Page(urls.output_file(context["page"]["url"]), html.encode("utf-8")))
+        path = urls.output_file(context["page"]["url"])
+        out.append(Page(path, _render_page(env, context, path, fingerprint, cache)))
         if progress is not None and done % 50 == 0:
             progress(done, len(contexts))
     found, more = discovery_files(site, [page.path for page in out], serve=serve)
     out += [Page(path, content) for path, content in found]
     return out, problems + more
+
+
+def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fingerprint: str,
+                 cache: BodyCache | None) -> bytes:
+    """A page's bytes: the cached ones when the theme saw the same context before."""
+    key = page_key(context, fingerprint) if cache is not None else ""
+    content = cache.page(key) if cache is not None else None
+    if content is None:
+        content = env.get_template(context["template"]).render(context).encode("utf-8")
+        if cache is not None:
+            cache.put_page(key, path, content)
+    return content
 
 
 def render_bodies(site: Site, jobs: int = 1,
