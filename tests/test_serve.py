@@ -387,6 +387,7 @@ def test_many_concurrent_clients(shared: Server) -> None:
 # --- the reader's browser -------------------------------------------------------------------
 
 def test_an_open_page_reloads_after_a_save(serve: Callable[..., Server], browser: object) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     server = serve()
@@ -395,7 +396,10 @@ def test_an_open_page_reloads_after_a_save(serve: Callable[..., Server], browser
     (server.source / WELCOME).write_text("---\ntitle: Welcome\n---\nReloaded by itself.\n")
 
     def reloaded() -> bool:
-        text = browser.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+        try:
+            text = browser.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+        except StaleElementReferenceException:  # it reloaded between finding and reading
+            return False
         return "Reloaded by itself." in text
 
     wait_until(reloaded, timeout=15, what="the page to reload")

@@ -7,6 +7,10 @@ new snapshot replaces the old one under a lock, so a request during a rebuild ge
 whole old or a whole new page; files whose bytes did not change are kept as they were,
 so only what changed counts as rebuilt. Nothing is written to disk. When the content
 has errors, the last good files stay and the errors travel with them.
+
+The search index is not on that path: Pagefind reads every page again (seconds on a
+large site), so :class:`SearchIndexer` rebuilds it in a thread of its own once the new
+pages are served, and its files swap in when ready (the newest pages win).
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from . import urls
 from .build import check
 from .cache import BodyCache
-from .problems import Problem, UsageError, error, has_errors
+from .problems import Problem, UsageError, error, has_errors, warning
+from .render import Page
+from .search import BUNDLE, search_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,49 @@ class RebuildResult:
     failed: bool
 
 
+class SearchIndexer:
+    """Builds the search index in a background thread, one run at a time. Only the
+    newest pages wait their turn (older requests are dropped), and the last index is
+    reused while the indexed pages are unchanged."""
+
+    def __init__(self, done: Callable[[list[Page], list[Problem]], None]) -> None:
+        self.done = done
+        self._memo = BodyCache(None)
+        self._next: tuple[list[Page], str] | None = None
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def request(self, pages: list[Page], language: str) -> None:
+        with self._cond:
+            self._next = (pages, language)
+            self._cond.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="trainkit-search",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closed or self._next is not None)
+                if self._closed or self._next is None:
+                    return
+                (pages, language), self._next = self._next, None
+            try:
+                index, problems = search_index(pages, language, self._memo)
+            except Exception as exc:  # a bug must not stop the preview
+                index, problems = [], [warning("trainkit", 1, "internal error while indexing: "
+                                               f"{type(exc).__name__}: {exc}")]
+                traceback.print_exc()
+            self.done(index, problems)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
 @dataclass
 class Preview:
     """The site being previewed: rebuilds it and holds the current snapshot."""
@@ -78,14 +127,16 @@ class Preview:
     Starts from ``trainkit build``'s cache on disk; serve only reads that file."""
     streams: int = 0
     """Open event streams: one per browser (its SharedWorker), not one per tab."""
+    index_problems: list[Problem] = field(default_factory=list)
+    """What the latest search index run found (Pagefind missing, say)."""
     _cond: threading.Condition = field(default_factory=threading.Condition)
+    _indexer: SearchIndexer | None = None
 
     def _body_cache(self) -> BodyCache:
         if self.bodies is None:
-            kept = BodyCache.open(self.source).entries
-        else:  # what the last rebuild used; all of it when that one stopped before rendering
-            kept = self.bodies.used or self.bodies.entries
-        self.bodies = BodyCache(None, dict(kept))
+            self.bodies = BodyCache(None, BodyCache.open(self.source).entries)
+        else:
+            self.bodies = self.bodies.following()
         return self.bodies
 
     def current(self) -> Snapshot:
@@ -99,10 +150,11 @@ class Preview:
         old_problems, self.problems = self.problems, []
         problems: list[Problem] = []
         files: dict[str, File] | None = None
+        indexing: tuple[list[Page], str] | None = None
         title = old.title
         try:
             site, pages, problems, theme = check(self.source, include_drafts=True,
-                                                 cache=self._body_cache())
+                                                 cache=self._body_cache(), search=False)
             if site is not None:
                 title = site.config.title
             if site is not None and theme is not None and not has_errors(problems):
@@ -112,6 +164,8 @@ class Preview:
                 copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
                 for file, name in copies:
                     files[name] = _copy(old.files.get(name), file)
+                files.update(_index_files(old.files))
+                indexing = (pages, site.config.language)
         except UsageError as exc:
             problems = [error("trainkit.yaml", 1, str(exc))]
         except Exception as exc:  # a bug must not stop the preview: show it, keep serving
@@ -125,9 +179,11 @@ class Preview:
             changed += sorted(set(old.files) - set(files))
         else:
             files, changed = dict(old.files), []
-        self.problems = problems
+        self.problems = problems = problems + self.index_problems
         errors = tuple(p.format() for p in problems if p.severity == "error")
         self._swap(Snapshot(files, errors, old.generation, title), bool(changed))
+        if indexing is not None:
+            self._index(*indexing)
         pages = sum(1 for p in changed if p.endswith(".html"))
         return RebuildResult(changed, pages, problems, time.perf_counter() - started,
                              bool(errors))
@@ -136,8 +192,29 @@ class Preview:
         with self._cond:
             old = self.snapshot
             generation = old.generation + (1 if changed or new.errors != old.errors else 0)
-            self.snapshot = Snapshot(new.files, new.errors, generation, new.title)
+            files = {**new.files, **_index_files(old.files)}  # (it may have swapped since)
+            self.snapshot = Snapshot(files, new.errors, generation, new.title)
             self._cond.notify_all()
+
+    def _index(self, pages: list[Page], language: str) -> None:
+        """Have the search index rebuilt from these pages, off the rebuild's path."""
+        with self._cond:
+            if self.closed:
+                return
+            if self._indexer is None:
+                self._indexer = SearchIndexer(self._swap_index)
+        self._indexer.request(pages, language)
+
+    def _swap_index(self, index: list[Page], problems: list[Problem]) -> None:
+        """Swap in a new search index. Open pages do not reload for it: what they show
+        has not changed, and the next search reads the new index."""
+        with self._cond:
+            old = self.snapshot
+            files = {path: f for path, f in old.files.items() if not path.startswith(BUNDLE)}
+            files.update((page.path, _reuse(old.files.get(page.path), page.content))
+                         for page in index)
+            self.snapshot = Snapshot(files, old.errors, old.generation, old.title)
+            self.index_problems = problems
 
     def wait_for_change(self, generation: int, timeout: float) -> Snapshot:
         with self._cond:
@@ -153,6 +230,13 @@ class Preview:
         with self._cond:
             self.closed = True
             self._cond.notify_all()
+            indexer = self._indexer
+        if indexer is not None:
+            indexer.close()
+
+
+def _index_files(files: Mapping[str, File]) -> dict[str, File]:
+    return {path: f for path, f in files.items() if path.startswith(BUNDLE)}
 
 
 def _reuse(old: File | None, content: bytes) -> File:
