@@ -42,12 +42,13 @@ def find_source(source: Path) -> Path:
     return source
 
 
-def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[Problem]]:
+def load(source: Path, include_drafts: bool = False,
+         cache: BodyCache | None = None) -> tuple[Site | None, list[Problem]]:
     """Stages 1 and 2: read the site and its upline packs, and resolve them into a Site."""
     config, problems = load_config(source)
     if config is None:
         return None, problems
-    content, found = load_folder(Folder(source, ""), config)
+    content, found = load_folder(Folder(source, "", cache=cache), config)
     problems += found
     packs: list[Content] = []
     for upline in config.uplines:
@@ -56,7 +57,7 @@ def load(source: Path, include_drafts: bool = False) -> tuple[Site | None, list[
             problems.append(error(CONFIG_FILE, 1, f"upline '{upline.name}': the folder "
                                   f"{upline.path}/ does not exist"))
             continue
-        pack, found = load_folder(Folder(source, upline.path + "/", upline), None)
+        pack, found = load_folder(Folder(source, upline.path + "/", upline, cache), None)
         packs.append(pack)
         problems += found
     site, found = resolve(config, content, packs, include_drafts=include_drafts)
@@ -71,7 +72,7 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     With ``edition``, the site is one of the versions built together (see versions.py).
     Without ``search``, the caller builds the search index itself (serve does, in the
     background, so a save is served before Pagefind has read every page again)."""
-    site, problems = load(find_source(source), include_drafts)
+    site, problems = load(find_source(source), include_drafts, cache)
     if site is None or has_errors(problems, strict):
         return site, [], sorted(set(problems)), None
     if edition is not None:

@@ -16,7 +16,7 @@ import hashlib
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import markdown
 
@@ -27,7 +27,11 @@ if TYPE_CHECKING:
 
     from .theme import Theme
     from .markdown_ext import Rendered
+    from .problems import Problem
     from .render import BodyJob
+    from .sourcefile import FrontMatterDoc
+
+    Document = tuple["FrontMatterDoc | None", "list[Problem]"]
 
 CACHE_DIR = ".trainkit-cache"
 
@@ -72,6 +76,9 @@ class BodyCache:
     """Output paths whose template ran in this build (the others came from ``pages``)."""
     templates: tuple[tuple[Any, ...], "jinja2.Environment"] | None = None
     """The theme's template environment, with the theme and fingerprint it was made for."""
+    documents: dict[str, "Document"] = field(default_factory=dict)
+    """Markdown files split into front matter and body, by name and a hash of the text."""
+    documents_used: dict[str, "Document"] = field(default_factory=dict)
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
@@ -108,7 +115,19 @@ class BodyCache:
         """What the next build in this process starts from (in memory only): what this
         build used (all of it when it stopped before rendering) and its environment."""
         return BodyCache(None, dict(self.used or self.entries),
-                         pages=dict(self.pages_used or self.pages), templates=self.templates)
+                         pages=dict(self.pages_used or self.pages), templates=self.templates,
+                         documents=dict(self.documents_used or self.documents))
+
+    def document(self, name: str, text: str,
+                 split: Callable[[str, str], "Document"]) -> "Document":
+        """``split(text, name)``, from the previous build when the file is unchanged.
+        (The front matter is never changed after parsing, so it can be shared.)"""
+        key = name + "\0" + hashlib.blake2b(text.encode("utf-8", "surrogatepass")).hexdigest()
+        found = self.documents.get(key)
+        if found is None:
+            found = split(text, name)
+        self.documents_used[key] = found
+        return found
 
     def environment(self, theme: "Theme", fingerprint: str) -> "jinja2.Environment":
         """The theme's template environment, made again only when the theme changed."""

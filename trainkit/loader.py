@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from . import schema
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
                     SiteConfig, StaticFile, Upline)
 from .problems import Problem, error, warning
-from .sourcefile import YamlList, YamlMap, parse_yaml, read_text, split_front_matter
+from .sourcefile import (FrontMatterDoc, YamlList, YamlMap, parse_yaml, read_text,
+                         split_front_matter)
+
+if TYPE_CHECKING:
+    from .cache import BodyCache
 
 CONFIG_FILE = "trainkit.yaml"
 
@@ -23,7 +27,8 @@ CONFIG_FILE = "trainkit.yaml"
 class Folder:
     """A content folder inside the site source, and how paths in it are named."""
 
-    def __init__(self, source: Path, prefix: str, upline: Upline | None = None) -> None:
+    def __init__(self, source: Path, prefix: str, upline: Upline | None = None,
+                 cache: "BodyCache | None" = None) -> None:
         self.source = source
         """The site's source folder; every reported path is relative to it."""
         self.prefix = prefix
@@ -31,6 +36,15 @@ class Folder:
         self.root = source / prefix if prefix else source
         self.upline = upline
         """Set when the folder is an upline pack: symlinks are then refused outright."""
+        self.cache = cache
+        """Where files read by an earlier build of this process are remembered (serve)."""
+
+    def front_matter(self, text: str, name: str) -> tuple[FrontMatterDoc | None, list[Problem]]:
+        """:func:`split_front_matter`, or what it gave last time for the same text."""
+        if self.cache is None:
+            return split_front_matter(text, name)
+        doc, problems = self.cache.document(name, text, split_front_matter)
+        return doc, list(problems)
 
     def name(self, file: Path) -> str:
         return file.relative_to(self.source).as_posix()
@@ -237,7 +251,7 @@ def _read_markdown(folder: Folder, file: Path, fields: dict[str, schema.Field], 
     problems += found
     if text is None:
         return None
-    doc, found = split_front_matter(text, name)
+    doc, found = folder.front_matter(text, name)
     problems += found
     if doc is None:
         return None
