@@ -44,12 +44,27 @@ def relative(from_url: str, to_url: str) -> str:
     base = from_url if from_url.endswith("/") else posixpath.dirname(from_url)
     path, _, fragment = to_url.partition("#")
     target_dir, name = (path, "") if path.endswith("/") or not path else posixpath.split(path)
-    rel = posixpath.relpath("/" + target_dir, "/" + base)
+    rel = _relpath(target_dir, base)
     rel = "" if rel == "." else rel + "/"
     if name:
         rel += name
     rel = rel or "./"
     return rel + (f"#{fragment}" if fragment else "")
+
+
+def _relpath(target: str, start: str) -> str:
+    """``posixpath.relpath("/" + target, "/" + start)`` for plain folder paths, in a
+    fraction of its time (it runs about ten times per page)."""
+    to = [part for part in target.split("/") if part]
+    base = [part for part in start.split("/") if part]
+    if "." in to or ".." in to or "." in base or ".." in base:
+        return posixpath.relpath("/" + target, "/" + start)
+    common = 0
+    for a, b in zip(to, base):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(base) - common) + to[common:]) or "."
 
 
 def root_of(from_url: str) -> str:
