@@ -16,7 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent,
+                             FileClosedEvent, FileCreatedEvent, FileDeletedEvent,
+                             FileModifiedEvent, FileMovedEvent, FileSystemEvent,
+                             FileSystemEventHandler)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
@@ -29,6 +32,10 @@ _TEMP_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", "___jb_tmp___",
 _SED_TEMP = re.compile(r"^sed[A-Za-z0-9]{6}$")
 _CHANGE_EVENTS = frozenset({"created", "deleted", "modified", "moved", "closed"})
 """Reads by the build itself cause ``opened``/``closed_no_write`` events: never a change."""
+_WATCHED = [FileCreatedEvent, DirCreatedEvent, FileDeletedEvent, DirDeletedEvent,
+            FileModifiedEvent, DirModifiedEvent, FileMovedEvent, DirMovedEvent, FileClosedEvent]
+"""What the observer asks the system for: not the opens and reads of every file each
+rebuild makes (thousands of events, handled while the rebuild runs)."""
 
 
 def is_ignored(relative: str) -> bool:
@@ -113,7 +120,8 @@ class Watcher:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        self._observer.schedule(self._handler, str(self.source), recursive=False)
+        self._observer.schedule(self._handler, str(self.source), recursive=False,
+                                event_filter=_WATCHED)
         for child in sorted(self.source.iterdir()):
             if child.is_dir() and not is_ignored(child.name):
                 self._watch_folder(child.name)
@@ -147,6 +155,7 @@ class Watcher:
                     pass
             try:
                 self._folders[name] = self._observer.schedule(
-                    self._handler, str(self.source / name), recursive=True)
+                    self._handler, str(self.source / name), recursive=True,
+                    event_filter=_WATCHED)
             except OSError:
                 pass  # gone again already; its deletion is an event of the root watch
