@@ -16,7 +16,9 @@ pages are served, and its files swap in when ready (the newest pages win).
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import sys
 import threading
 import time
 import traceback
@@ -91,6 +93,7 @@ class SearchIndexer:
                 self._thread.start()
 
     def _run(self) -> None:
+        _yield_to_rebuilds()
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._closed or self._next is not None)
@@ -109,6 +112,17 @@ class SearchIndexer:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+
+def _yield_to_rebuilds() -> None:
+    """Lower this thread's priority, and so that of the Pagefind it starts, so a rebuild
+    after the next save gets the CPU first. (On Linux a thread has its own nice value;
+    elsewhere it would lower the whole process, so it is left alone there.)"""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
 
 
 @dataclass
