@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .render import BodyJob
     from .sourcefile import FrontMatterDoc
 
-    Document = tuple["FrontMatterDoc | None", "list[Problem]"]
+    Document = tuple[FrontMatterDoc | None, list[Problem]]
 
 CACHE_DIR = ".trainkit-cache"
 

@@ -198,8 +198,8 @@ class Preview:
         self._swap(Snapshot(files, errors, old.generation, title), bool(changed))
         if indexing is not None:
             self._index(*indexing)
-        pages = sum(1 for p in changed if p.endswith(".html"))
-        return RebuildResult(changed, pages, problems, time.perf_counter() - started,
+        count = sum(1 for p in changed if p.endswith(".html"))
+        return RebuildResult(changed, count, problems, time.perf_counter() - started,
                              bool(errors))
 
     def _swap(self, new: Snapshot, changed: bool) -> None:
