@@ -91,3 +91,20 @@ def test_no_canonical_without_base_url(make_site, tmp_path: Path) -> None:
     build(make_site(), tmp_path / "out")
     lesson = (tmp_path / "out/courses/basics/welcome/index.html").read_text()
     assert 'rel="canonical"' not in lesson and "og:description" in lesson
+
+
+def test_after_a_release_the_feed_lists_the_changed_lesson(make_site, cli, tmp_path) -> None:
+    src = make_site({"trainkit.yaml": WITH_BASE})
+    assert cli("release", "--source", src, "--next", "1.1").exit_code == 0
+    welcome = src / "courses/basics/welcome.md"
+    welcome.write_text(welcome.read_text() + "- [ ] Book a call\n- [ ] Plan the week\n")
+    build(src, tmp_path / "out")
+    feed = ET.parse(tmp_path / "out/feed.xml").getroot()
+    [entry] = feed.findall(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == "Welcome"
+    assert entry.findtext(f"{ATOM}summary") == "Changed in 1.1: 2 checklist items added"
+    assert entry.find(f"{ATOM}link").get("href") == "https://example.org/team/courses/basics/welcome/"
+    released = (src / "versions/1.0/trainkit.yaml").read_text().split("released: ")[1][:10]
+    assert entry.findtext(f"{ATOM}updated") == f"{released}T00:00:00Z"
+    assert feed.findtext(f"{ATOM}updated") == f"{released}T00:00:00Z"
+    assert entry.findtext(f"{ATOM}id").startswith("https://example.org/team/courses/basics/welcome/#")

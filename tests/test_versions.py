@@ -8,6 +8,7 @@ import json
 import posixpath
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from trainkit import versions
@@ -306,6 +307,32 @@ def test_change_list_is_data(tmp_path, monkeypatch):
         ("basics/third", "courses/basics/third/", ("New step",))]
     assert [e.url for e in changes[0].lessons_removed] == ["v/2.0/courses/basics/second/"]
     assert changes[2].previous is None
+
+
+def test_the_feed_lists_the_change_list_newest_first(tmp_path):
+    src = three_versions(tmp_path / "src")
+    (src / "courses/basics/third.md").write_text(lesson("Third", "Edited.\n\n- [ ] New step\n"))
+    out = tmp_path / "out"
+    build(src, out, jobs=1)
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(out / "feed.xml").getroot()
+    entries = [(e.findtext(f"{atom}title"), e.find(f"{atom}link").get("href"),
+                e.findtext(f"{atom}summary"), e.findtext(f"{atom}updated"))
+               for e in feed.findall(f"{atom}entry")]
+    assert entries == [
+        ("Third", "courses/basics/third/", "Changed in 3.0: 1 checklist item added",
+         "2026-10-01T00:00:00Z"),
+        ("Second", "v/2.0/courses/basics/second/",
+         "Removed in 3.0; the link leads to it in 2.0.", "2026-10-01T00:00:00Z"),
+        ("Welcome", "v/2.0/courses/basics/welcome/",
+         "Changed in 2.0: 1 checklist item added, 1 checklist item removed",
+         "2026-10-01T00:00:00Z"),
+        ("Third", "v/2.0/courses/basics/third/", "Added in 2.0.", "2026-10-01T00:00:00Z"),
+    ]
+    ids = [e.findtext(f"{atom}id") for e in feed.findall(f"{atom}entry")]
+    assert len(set(ids)) == len(ids)
+    for _, href, _, _ in entries:
+        assert (out / href / "index.html").is_file()
 
 
 def test_a_single_version_site_has_a_changes_page(make_site, tmp_path):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from . import urls
 from .cache import BodyCache
+from .changes import change_list
+from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
 from .model import Content, Site
 from .problems import ContentError, Problem, UsageError, error, has_errors
@@ -105,6 +107,9 @@ def build(source: Path, out: Path, strict: bool = False,
     problems = sorted(set(problems + older.problems))
     if has_errors(problems, strict):
         raise ContentError(problems)
+    if len(older.summaries) > 1:  # with snapshots, the feed lists what each version changed
+        feed = Page(urls.FEED, version_feed(site, change_list(older.summaries)))
+        pages = [feed if page.path == urls.FEED else page for page in pages]
     pages = pages + older.pages
     copies = [(source / f.source, f.output) for f in site.static] + older.copies
     copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]

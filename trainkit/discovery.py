@@ -9,6 +9,9 @@ is deterministic: dates come from the content (a lesson's ``updated``), never th
 - ``feed.xml`` is always written. With ``base_url`` its links and ids are absolute; without
   it the links are relative to the feed (``courses/a/b/``, which feed readers resolve
   against the feed's own address) and each id is a stable ``urn:uuid:`` — still valid Atom.
+  A site with one version lists its dated lessons (``updated``). Once there are snapshots,
+  the build replaces it with :func:`version_feed`: the lessons added, changed and removed
+  in each version, from the same change list as the ``changes/`` page.
 - ``robots.txt`` allows everything and names the sitemap when there is one.
 """
 
@@ -16,13 +19,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from . import urls
 from .loader import CONFIG_FILE
 from .model import Lesson, Site
 from .problems import Problem, warning
+
+if TYPE_CHECKING:
+    from .changes import Entry, VersionChanges
 
 SITEMAP = "sitemap.xml"
 FEED = urls.FEED
@@ -76,11 +83,86 @@ def feed_lessons(site: Site) -> list[Lesson]:
     return dated[:FEED_SIZE]
 
 
-def feed(site: Site, base: str | None) -> bytes:
-    config = site.config
-    lessons = feed_lessons(site)
-    newest = lessons[0].updated if lessons else config.released
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One ``<entry>`` of the Atom feed."""
+
+    url: str
+    """Its page, relative to the built site's root."""
+    ident: str
+    """What its ``<id>`` is made from: unique in the feed and the same build after build."""
+    title: str
+    updated: dt.date | None
+    summary: str
+    author: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def lesson_entries(site: Site) -> list[FeedEntry]:
+    """The feed of a site with one version: its dated lessons, newest first."""
     titles = {c.slug: c.title for c in site.courses}
+    out = []
+    for lesson in feed_lessons(site):
+        url = urls.lesson_url(lesson.key)
+        summary = lesson.summary or f"A lesson in {titles.get(lesson.course, lesson.course)}."
+        out.append(FeedEntry(url, url, lesson.title, lesson.updated, summary, lesson.author,
+                             lesson.tags))
+    return out
+
+
+def change_entries(site: Site, changes: Sequence["VersionChanges"]) -> list[FeedEntry]:
+    """The lessons added, changed and removed in each version (``changes`` newest first, as
+    :func:`trainkit.changes.change_list` returns them), newest first, at most FEED_SIZE.
+    A released version's entries carry its release date; the current version's carry
+    the lesson's ``updated`` date, but never one before the previous release."""
+    out = []
+    for version, older in zip(changes, changes[1:]):
+        before = dt.date.fromisoformat(older.released) if older.released else None
+        for kind, entries in (("Changed", version.lessons_changed),
+                              ("Added", version.lessons_added),
+                              ("Removed", version.lessons_removed)):
+            for entry in entries:
+                date = _change_date(site, version, entry.key, before)
+                out.append(FeedEntry(entry.url,
+                                     f"{urls.lesson_url(entry.key)}#{kind.lower()}-{version.label}",
+                                     entry.title, date, _change_summary(kind, version, entry)))
+    out.sort(key=lambda e: -(e.updated or dt.date.min).toordinal())  # stable: list order
+    return out[:FEED_SIZE]
+
+
+def _change_date(site: Site, version: "VersionChanges", key: str,
+                 before: dt.date | None) -> dt.date | None:
+    if version.released:
+        return dt.date.fromisoformat(version.released)
+    lesson = site.lessons.get(key)
+    dates = [d for d in (before, lesson.updated if lesson else None) if d]
+    return max(dates) if dates else None
+
+
+def _change_summary(kind: str, version: "VersionChanges", entry: "Entry") -> str:
+    if kind == "Removed":
+        return f"Removed in {version.label}; the link leads to it in {version.previous}."
+    if kind == "Added":
+        return f"Added in {version.label}."
+    parts = [f"{len(items)} checklist item{'' if len(items) == 1 else 's'} {verb}"
+             for items, verb in ((entry.items_added, "added"), (entry.items_removed, "removed"))
+             if items]
+    return f"Changed in {version.label}: " + (", ".join(parts) or "the text was revised")
+
+
+def feed(site: Site, base: str | None) -> bytes:
+    """The feed of a site with one version (see :func:`version_feed` for more)."""
+    return atom(site, base, lesson_entries(site))
+
+
+def version_feed(site: Site, changes: Sequence["VersionChanges"]) -> bytes:
+    """The feed of a site with snapshots: what changed in each version."""
+    return atom(site, _base(site), change_entries(site, changes))
+
+
+def atom(site: Site, base: str | None, entries: Sequence[FeedEntry]) -> bytes:
+    config = site.config
+    newest = entries[0].updated if entries else config.released
     lines = ['<?xml version="1.0" encoding="utf-8"?>',
              '<feed xmlns="http://www.w3.org/2005/Atom">',
              f"  <id>{escape(_id(site, base, ''))}</id>",
@@ -91,18 +173,16 @@ def feed(site: Site, base: str | None) -> bytes:
              f'  <link rel="self" type="application/atom+xml" href={quoteattr(_href(base, FEED))}/>',
              f'  <link rel="alternate" type="text/html" href={quoteattr(_href(base, urls.HOME) or "./")}/>',
              "  <generator>trainkit</generator>"]
-    for lesson in lessons:
-        url = urls.lesson_url(lesson.key)
-        summary = lesson.summary or f"A lesson in {titles.get(lesson.course, lesson.course)}."
+    for entry in entries:
         lines += ["  <entry>",
-                  f"    <id>{escape(_id(site, base, url))}</id>",
-                  f"    <title>{escape(lesson.title)}</title>",
-                  f"    <updated>{_timestamp(lesson.updated)}</updated>",
-                  f'    <link rel="alternate" type="text/html" href={quoteattr(_href(base, url))}/>',
-                  f"    <summary>{escape(summary)}</summary>"]
-        if lesson.author:
-            lines.append(f"    <author><name>{escape(lesson.author)}</name></author>")
-        lines += [f"    <category term={quoteattr(tag)}/>" for tag in lesson.tags]
+                  f"    <id>{escape(_id(site, base, entry.ident))}</id>",
+                  f"    <title>{escape(entry.title)}</title>",
+                  f"    <updated>{_timestamp(entry.updated)}</updated>",
+                  f'    <link rel="alternate" type="text/html" href={quoteattr(_href(base, entry.url))}/>',
+                  f"    <summary>{escape(entry.summary)}</summary>"]
+        if entry.author:
+            lines.append(f"    <author><name>{escape(entry.author)}</name></author>")
+        lines += [f"    <category term={quoteattr(tag)}/>" for tag in entry.tags]
         lines.append("  </entry>")
     lines.append("</feed>")
     return ("\n".join(lines) + "\n").encode("utf-8")
