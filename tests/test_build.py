@@ -15,6 +15,8 @@ from click.testing import CliRunner
 
 from trainkit.cli import main
 
+from conftest import write_files
+
 REPO = Path(__file__).resolve().parent.parent
 LESSON = "courses/basics/welcome.md"
 
@@ -309,6 +311,43 @@ def test_a_removed_lesson_disappears_from_the_output(make_site, cli, tmp_path):
     (src / "courses/basics/course.yaml").write_text("title: Basics\nlessons: [welcome]\n")
     build(cli, src, out)
     assert not (out / "courses/basics/second").exists()
+
+
+
+def test_rebuilds_reuse_the_swapped_out_folder_and_match_a_clean_build(make_site, cli, tmp_path):
+    src = make_site({"static/guide": "a file\n", "static/old.txt": "old\n"})
+    out = tmp_path / "out"
+    build(cli, src, out)
+    build(cli, src, out)  # the first output is now the spare in .trainkit-cache/
+    assert (src / ".trainkit-cache/previous-site/index.html").is_file()
+    welcome = (out / "courses/basics/welcome/index.html").stat().st_ino
+    (src / "static/guide").unlink()  # a file becomes a folder, a file goes, one comes
+    (src / "static/old.txt").unlink()
+    write_files(src, {"static/guide/index.txt": "now a folder\n", "static/new.txt": "new\n",
+                      "courses/basics/second.md": "---\ntitle: Second\n---\nRevised.\n"})
+    build(cli, src, out)
+    build(cli, src, tmp_path / "clean")
+    assert snapshot(out) == snapshot(tmp_path / "clean")
+    assert (out / "courses/basics/welcome/index.html").stat().st_ino == welcome
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_tampered_spare_never_reaches_the_output(make_site, cli, tmp_path):
+    src = make_site()
+    out = tmp_path / "out"
+    build(cli, src, out)
+    build(cli, src, out)
+    spare = src / ".trainkit-cache/previous-site"
+    page = spare / "courses/basics/welcome/index.html"
+    page.unlink()  # replaced, not edited: an edit would be the output's own file
+    page.write_text("tampered")
+    (spare / "extra.html").write_text("not ours")
+    (spare / "courses/basics/second").rename(spare / "moved")
+    (spare / "courses/basics/second").symlink_to(tmp_path)
+    build(cli, src, out)
+    build(cli, src, tmp_path / "clean")
+    assert snapshot(out) == snapshot(tmp_path / "clean")
+    assert not (out / "courses/basics/second").is_symlink()
 
 
 # --- refusing dangerous output folders and bad usage --------------------------------

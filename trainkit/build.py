@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import urls
-from .cache import BodyCache
+from .cache import CACHE_DIR, BodyCache
 from .changes import change_list
 from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
@@ -24,7 +24,7 @@ from .resolve import resolve
 from .search import search_index
 from .theme import Theme, find_theme
 from .versions import Edition, Plan, build_snapshots, plan
-from .write import WriteStats, check_out_dir, save_cache, write_site
+from .write import SPARE, WriteStats, check_out_dir, save_cache, write_site
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ def build(source: Path, out: Path, strict: bool = False,
     pages = pages + older.pages
     copies = [(source / f.source, f.output) for f in site.static] + older.copies
     copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
-    stats = write_site(out, pages, copies)
+    stats = write_site(out, pages, copies, spare=source / CACHE_DIR / SPARE)
     save_cache(cache.file, cache.payload())
     save_cache(cache.index_file, cache.index_payload())
     return BuildResult(site, pages, problems, time.perf_counter() - started, stats)

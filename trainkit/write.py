@@ -4,6 +4,14 @@ The new site is written into a temporary folder beside the output and swapped in
 when complete, so readers (and ``serve``) never see half a site and a failed build
 leaves the previous one untouched. Files whose bytes did not change are hard-linked
 from the previous build, so they keep their modification time.
+
+The folder swapped out is not deleted but kept as a *spare* (in ``.trainkit-cache/``),
+and the next build writes into it instead of a new folder: its unchanged files are
+still hard links to the same files as the output's, so they need neither a new link
+now nor a deletion after the swap. A file of the spare is kept only when it is that
+same file (device and inode) as the output's and the output's bytes are the new bytes.
+Making and deleting thousands of folders and links was most of the time of a
+rebuild with several versions.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from .render import Page
 
 MARKER = ".trainkit-site"
 """Written into every output folder; trainkit only ever replaces a folder that has it."""
+SPARE = "previous-site"
+"""The folder in the cache that keeps the output swapped out by the last build."""
 SOURCE_FOLDERS = ("courses", "links", "paths", "uplines", "versions", "static", "themes",
                   "sections", "trainkit.yaml", ".git")
 
@@ -47,33 +57,92 @@ def check_out_dir(source: Path, out: Path) -> None:
                          "refusing to replace it (choose another folder, or empty it yourself)")
 
 
-def write_site(out: Path, pages: Iterable[Page], copies: Iterable[tuple[Path, str]]) -> WriteStats:
-    """Write pages and copy files (source path, output name) as the new ``out``."""
+def write_site(out: Path, pages: Iterable[Page], copies: Iterable[tuple[Path, str]],
+               spare: Path | None = None) -> WriteStats:
+    """Write pages and copy files (source path, output name) as the new ``out``. With
+    ``spare`` (a folder on the same file system), the previous output is kept there for
+    the next build to write into."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.new-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
+    entries = dict(_entries(pages, copies))
+    entries[MARKER] = _Data(content=b"This folder is written by `trainkit build`; "
+                                    b"it is replaced on every build.\n")
     written = unchanged = 0
-    made: set[Path] = set()
+    # Paths as strings: with thousands of files, pathlib's parsing is most of the cost.
+    old, new = str(out) + "/", str(staging) + "/"
     try:
-        for name, data in _entries(pages, copies):
-            target = staging / name
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            if _keep_previous(out / name, target, data):
+        made = _recycle(spare, staging, entries)
+        for name, data in entries.items():
+            folder = name.rpartition("/")[0]
+            if folder not in made:
+                os.makedirs(new + folder, exist_ok=True)
+                made.add(folder)
+            if _keep_previous(old + name, new + name, data):
                 unchanged += 1
             else:
-                data.write_to(target)
+                data.write_to(new + name)
                 written += 1
-        (staging / MARKER).write_text("This folder is written by `trainkit build`; "
-                                      "it is replaced on every build.\n", encoding="utf-8")
-        _swap(staging, out)
+        _swap(staging, out, spare)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging, spare)
         raise
     return WriteStats(written, unchanged)
+
+
+def _recycle(spare: Path | None, staging: Path, entries: dict[str, "_Data"]) -> set[str]:
+    """Take the spare as the staging folder (a rename, so two builds never share it) and
+    remove from it every file and folder the new site does not have. Returns the
+    folders (relative to it) the staging folder already holds."""
+    try:
+        if spare is None:
+            raise FileNotFoundError
+        spare.rename(staging)
+    except OSError:  # no spare (first builds), or on another file system
+        staging.mkdir()
+        return {""}
+    folders = {name for entry in entries for name in _parents(entry)}
+    kept = {""}
+    root = str(staging)
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = dirpath[len(root) + 1:]
+        prefix = here + "/" if here else ""
+        for name in list(dirnames):
+            if prefix + name in folders and not os.path.islink(os.path.join(dirpath, name)):
+                kept.add(prefix + name)
+            else:
+                _remove(os.path.join(dirpath, name))
+                dirnames.remove(name)
+        for name in filenames:
+            if prefix + name not in entries:
+                os.unlink(os.path.join(dirpath, name))
+    return kept
+
+
+def _parents(name: str) -> Iterable[str]:
+    """``a/b/c.html`` → ``a``, ``a/b``."""
+    parts = name.split("/")[:-1]
+    return ("/".join(parts[:i + 1]) for i in range(len(parts)))
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path)
+
+
+def _discard(staging: Path, spare: Path | None) -> None:
+    """After a failed write: keep what was written as the spare, or delete it. (A half
+    written spare is safe: a file is kept only when it is the output's own file.)"""
+    try:
+        if spare is None or spare.exists():
+            raise FileExistsError
+        staging.rename(spare)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class _Data:
@@ -88,9 +157,10 @@ class _Data:
     def size(self) -> int:
         return len(self.content) if self.content is not None else self.file.stat().st_size  # type: ignore[union-attr]
 
-    def write_to(self, target: Path) -> None:
+    def write_to(self, target: str) -> None:
         if self.content is not None:
-            target.write_bytes(self.content)
+            with open(target, "wb") as f:
+                f.write(self.content)
         else:
             shutil.copyfile(self.file, target)  # type: ignore[arg-type]
 
@@ -102,18 +172,43 @@ def _entries(pages: Iterable[Page], copies: Iterable[tuple[Path, str]]):  # type
         yield name, _Data(file=file)
 
 
-def _keep_previous(previous: Path, target: Path, data: _Data) -> bool:
-    """Hard-link the previous build's file when its bytes are the same."""
+def _keep_previous(previous: str, target: str, data: _Data) -> bool:
+    """Keep or hard-link the previous build's file when its bytes are the same. A file
+    the staging folder already has (from the spare) stays when it is that same file."""
     try:
-        if previous.stat().st_size != data.size() or previous.read_bytes() != data.read():
+        before = os.stat(previous)
+        if before.st_size != data.size() or _read(previous) != data.read():
+            _unlink(target)
             return False
+        try:
+            now = os.lstat(target)
+        except FileNotFoundError:
+            pass
+        else:
+            if (now.st_dev, now.st_ino) == (before.st_dev, before.st_ino):
+                return True
+            os.unlink(target)
         os.link(previous, target)
         return True
     except OSError:
+        _unlink(target)
         return False
 
 
-def _swap(staging: Path, out: Path) -> None:
+def _read(file: str) -> bytes:
+    with open(file, "rb") as f:
+        return f.read()
+
+
+def _unlink(target: str) -> None:
+    """Never write into a file of the spare: it may be the output's own (a hard link)."""
+    try:
+        os.unlink(target)
+    except FileNotFoundError:
+        pass
+
+
+def _swap(staging: Path, out: Path, spare: Path | None) -> None:
     if not out.exists():
         staging.rename(out)
         return
@@ -122,7 +217,13 @@ def _swap(staging: Path, out: Path) -> None:
         shutil.rmtree(retired)
     out.rename(retired)
     staging.rename(out)
-    shutil.rmtree(retired, ignore_errors=True)
+    try:  # kept for the next build to write into
+        if spare is None or spare.exists():
+            raise FileExistsError
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        retired.rename(spare)
+    except OSError:
+        shutil.rmtree(retired, ignore_errors=True)
 
 
 def save_cache(file: Path | None, payload: bytes | None) -> None:
