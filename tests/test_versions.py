@@ -392,6 +392,22 @@ def test_a_cached_build_is_byte_identical_to_a_clean_one(tmp_path):
     assert files(tmp_path / "cached") == files(tmp_path / "clean")
 
 
+def test_a_snapshot_is_not_read_again_until_a_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setattr(versions, "_SETTLED_NS", -1)  # trust the times of fresh files too
+    src = three_versions(tmp_path / "src")
+    build(src, tmp_path / "out", jobs=1)
+    hashed: list[str] = []
+    real = versions.content_key
+    monkeypatch.setattr(versions, "content_key", lambda root: hashed.append(root.name) or real(root))
+    build(src, tmp_path / "out", jobs=1)
+    assert hashed == []
+    second = src / "versions/1.0/courses/basics/second.md"
+    second.write_text(second.read_text().replace("Text.", "Txet."))  # the same size
+    build(src, tmp_path / "out", jobs=1)
+    assert hashed == ["1.0"]
+    assert "Txet." in read(tmp_path / "out", "v/1.0/courses/basics/second/index.html")
+
+
 def test_a_damaged_cache_is_rebuilt(tmp_path):
     src = three_versions(tmp_path / "src")
     build(src, tmp_path / "out", jobs=1)

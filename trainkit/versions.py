@@ -20,6 +20,7 @@ import os
 import pickle
 import re
 import shutil
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -228,7 +229,7 @@ def _read_snapshot(source: Path, root: Path) -> tuple[Snapshot | None, list[Prob
         return None, problems + [error(where, 1, f"version '{config.version}' does not match "
                                        f"its folder {folder}/; a snapshot's folder is its "
                                        "version label (rename one of them)")]
-    key = content_key(root)
+    key = snapshot_key(source, root)
     cached = _read_cache(source, key)
     if cached is not None:
         pages = cached["urls"]
@@ -253,6 +254,42 @@ def content_key(root: Path) -> str:
             digest.update(file.read_bytes())
             digest.update(b"\0")
     return digest.hexdigest()
+
+
+def snapshot_key(source: Path, root: Path) -> str:
+    """:func:`content_key`, remembered in the cache with the stat of every file (name,
+    size, inode, modification and change times, as git's index does) and reused while
+    they are the same, so a frozen snapshot is not read on every build. A file changed
+    within the last seconds is not trusted to its times (they may not have ticked)."""
+    stamp, newest = _stat_stamp(root)
+    memo = source / CACHE_DIR / "versions" / f"{root.name}.key"
+    try:
+        seen, key = memo.read_text(encoding="utf-8").split()
+        if seen == stamp:
+            return key
+    except (OSError, ValueError):
+        pass
+    key = content_key(root)
+    if time.time_ns() - newest > _SETTLED_NS:
+        save_cache(memo, f"{stamp} {key}\n".encode())
+    return key
+
+
+_SETTLED_NS = 2_000_000_000
+
+
+def _stat_stamp(root: Path) -> tuple[str, int]:
+    """A hash of every file's name and stat under ``root``, and the newest change time."""
+    digest = hashlib.sha256(f"{__version__}\0{markdown.__version__}\0".encode())
+    top, newest = str(root), 0
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        for name in sorted(filenames):
+            st = os.lstat(os.path.join(dirpath, name))
+            newest = max(newest, st.st_ctime_ns, st.st_mtime_ns)
+            digest.update(f"{dirpath[len(top):]}/{name}\0{st.st_size}\0{st.st_ino}\0"
+                          f"{st.st_mtime_ns}\0{st.st_ctime_ns}\0".encode())
+    return digest.hexdigest(), newest
 
 
 def page_urls(site: Site) -> frozenset[str]:
