@@ -9,7 +9,6 @@ with the one before; the changes page and the Atom feed both read that list.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from . import pages as page_contexts
 from . import urls
-from .model import Site, VersionInfo
+from .model import Site, VersionInfo, lesson_digest
 from .render import Page
 from .theme import Theme, environment
 
@@ -59,12 +58,9 @@ def summarize(site: Site, built: Iterable[Page], info: VersionInfo) -> Summary:
         for lesson in site.course_lessons(course):
             page = by_path.get(urls.output_file(urls.lesson_url(lesson.key)), b"")
             items = checklist_items(page.decode("utf-8"))
-            digest = hashlib.sha1()
-            for part in (lesson.title, lesson.body,
-                         *(s.body for s in site.sections.get(lesson.key, ())),
-                         *(i for item in items for i in item)):
-                digest.update(part.encode() + b"\0")
-            lessons[lesson.key] = LessonFacts(lesson.title, digest.hexdigest()[:12], items)
+            digest = lesson_digest(lesson, site.sections.get(lesson.key, ()),
+                                   (ident for ident, _ in items))
+            lessons[lesson.key] = LessonFacts(lesson.title, digest, items)
     links = {link.anchor: link.title for link in site.links}
     return Summary(info.label, info.path, info.released.isoformat() if info.released else None,
                    lessons, links)

@@ -7,9 +7,10 @@ rendering reads a Site and returns pages. Nothing here does any I/O.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Iterable, Literal, Mapping
 
 Repeat = Literal["daily", "weekly"]
 
@@ -256,3 +257,13 @@ class Versions:
     this: VersionInfo
     all: tuple[VersionInfo, ...]
     """The current version first, then the snapshots, newest first."""
+
+
+def lesson_digest(lesson: Lesson, sections: Iterable[Section], item_ids: Iterable[str]) -> str:
+    """A hash of what a reader reads in a lesson: its title, its body with upline
+    sections, and its checklist (item ids already follow the items' text). The progress
+    script flags a completed lesson whose digest changed; the changes page lists it."""
+    digest = hashlib.sha1()
+    for part in (lesson.title, lesson.body, *(s.body for s in sections), *item_ids):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:12]

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from . import __version__, urls
-from .model import Course, LearningPath, Lesson, Link, Site, Upline
+from .model import Course, LearningPath, Lesson, Link, Site, Upline, lesson_digest
 
 if TYPE_CHECKING:
     from .render import Bodies
@@ -55,11 +55,7 @@ def lesson_facts(site: Site, bodies: "Bodies") -> Facts:
         sections = site.sections.get(key, ())
         items = [*bodies.lessons[key].checklist,
                  *(i for s in sections for i in bodies.sections[s.source].checklist)]
-        digest = hashlib.sha1()
-        for part in (lesson.title, lesson.body, *(s.body for s in sections),
-                     *(i.id for i in items)):
-            digest.update(part.encode() + b"\0")
-        facts[key] = {"hash": digest.hexdigest()[:10],
+        facts[key] = {"hash": lesson_digest(lesson, sections, (i.id for i in items)),
                       "tasks": " ".join(("+" if i.checked else "") + i.id for i in items)}
     return facts
 
