@@ -88,24 +88,24 @@ def new_browser(profile: Path) -> object:
     return driver
 
 
-@pytest.fixture
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """A fresh headless Chromium profile per test (so localStorage starts empty)."""
+def _browser_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     driver = new_browser(tmp_path_factory.mktemp("profile"))
     try:
         yield driver
     finally:
         driver.quit()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A fresh headless Chromium profile per test (so localStorage starts empty)."""
+    yield from _browser_session(tmp_path_factory)
 
 
 @pytest.fixture
 def second_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Another browser with a profile of its own: the reader's other device."""
-    driver = new_browser(tmp_path_factory.mktemp("profile"))
-    try:
-        yield driver
-    finally:
-        driver.quit()  # type: ignore[attr-defined]
+    yield from _browser_session(tmp_path_factory)
 
 
 @pytest.fixture
