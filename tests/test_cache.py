@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from trainkit import loader
 from trainkit.build import build, check
 from trainkit.cache import CACHE_DIR, BodyCache
 
@@ -110,3 +111,47 @@ def test_a_theme_change_renders_every_page_again(make_site):
     served = _pages(source, cache)
     assert len(cache.rendered) == len([p for p in served if p.endswith(".html")])
     assert served == _pages(source, None)
+
+
+EDITS: list[dict[str, str | None]] = [
+    {"courses/basics/third.md": "---\ntitle: Third, renamed\n---\nThird.\n"},
+    {"courses/later/two.md": "---\ntitle: Two\nprerequisites: [basics/third]\n---\nTwo.\n"},
+    {"courses/basics/third.md": "---\ntitle: Third again\nduration: 7\n---\n- [ ] A task\n"},
+    {"courses/basics/course.yaml": "title: Basics\nlessons: [fourth, welcome, second, third]\n"},
+    {"links/guide.md": "---\ntitle: A guide\nurl: https://example.com/guide\ntags: [calls]\n"
+                       "---\nRead the *second* part.\n"},
+    {"courses/later/one.md": "---\ntitle: One\nlinks: [guide]\n---\nOne.\n"},
+    {"links/guide.md": "---\ntitle: The guide\nurl: https://example.com/guide\n---\nA note.\n"},
+    {"courses/basics/fifth.md": "---\ntitle: Fifth\n---\nNew.\n",
+     "courses/basics/course.yaml": "title: Basics\nlessons: [fourth, welcome, second, third, "
+                                   "fifth]\n"},
+    {"courses/basics/fifth.md": None,
+     "courses/basics/course.yaml": "title: Basics\nlessons: [fourth, welcome, second, third]\n"},
+    {"paths/after.yaml": "title: After all\nsteps:\n  - lesson: later/two\n  - course: basics\n"},
+    {"trainkit.yaml": 'title: Renamed Team\nversion: "1.1"\n'},
+    {"courses/later/course.yaml": "title: Later on\nlessons: [two, one]\n"},
+    {"courses/basics/second.md": "---\ntitle: Second\ndraft: true\n---\nMore.\n"},
+]
+
+
+def test_every_kind_of_edit_serves_what_a_clean_build_renders(make_site, monkeypatch):
+    """The pages a rebuild keeps from the last one (by what each page is made of, and
+    by each file's stat) are exactly those a clean build renders, edit after edit."""
+    # Trust the stat of files saved just now too (normally only of files older than two
+    # seconds), so that every file but the edited ones is taken from the last rebuild.
+    monkeypatch.setattr(loader, "RECENT_NS", -1)
+    source = make_site(INCREMENTAL)
+    cache = BodyCache(None)
+    _pages(source, cache)
+    for edit in EDITS:
+        for name, text in edit.items():
+            if text is None:
+                (source / name).unlink()
+            else:
+                (source / name).parent.mkdir(parents=True, exist_ok=True)
+                (source / name).write_text(text)
+        cache = cache.following()
+        served = _pages(source, cache)
+        assert len(cache.files_used) >= 8  # (every course and lesson file was remembered)
+        assert served == _pages(source, None), edit
+    assert b"Third again" in served["courses/later/two/index.html"]  # a prerequisite's title

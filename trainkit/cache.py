@@ -79,6 +79,17 @@ class BodyCache:
     documents: dict[str, "Document"] = field(default_factory=dict)
     """Markdown files split into front matter and body, by name and a hash of the text."""
     documents_used: dict[str, "Document"] = field(default_factory=dict)
+    files: dict[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=dict)
+    """What reading each file gave, by its absolute path, with the stat it was read at
+    (see :meth:`trainkit.loader.Folder.remember`)."""
+    files_used: dict[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=dict)
+    planned: dict[str, tuple[Any, bytes]] = field(default_factory=dict)
+    """Each page's output path → (what its context is made from, its bytes), from the
+    previous build in this process (see :func:`trainkit.pages.plan`)."""
+    planned_used: dict[str, tuple[Any, bytes]] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """Small derived values (job keys, lesson facts) by the objects they come from."""
+    memo_used: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
@@ -111,12 +122,24 @@ class BodyCache:
         self.used[key] = rendered
         self.changed = True
 
+    def job_key(self, job: "BodyJob") -> str:
+        """:func:`job_key`, remembered for the next rebuild of this process (hashing
+        every body again would cost more than looking it up)."""
+        key = self.memo.get(job)
+        if key is None:
+            key = job_key(job)
+        self.memo_used[job] = key
+        return key
+
     def following(self) -> "BodyCache":
         """What the next build in this process starts from (in memory only): what this
         build used (all of it when it stopped before rendering) and its environment."""
         return BodyCache(None, dict(self.used or self.entries),
                          pages=dict(self.pages_used or self.pages), templates=self.templates,
-                         documents=dict(self.documents_used or self.documents))
+                         documents=dict(self.documents_used or self.documents),
+                         files=dict(self.files_used or self.files),
+                         planned=dict(self.planned_used or self.planned),
+                         memo=dict(self.memo_used or self.memo))
 
     def document(self, name: str, text: str,
                  split: Callable[[str, str], "Document"]) -> "Document":

@@ -8,8 +8,9 @@ Nothing is cross-checked here (that is :mod:`trainkit.resolve`); this stage answ
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, TypeVar
 
 from . import schema
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from .cache import BodyCache
 
 CONFIG_FILE = "trainkit.yaml"
+RECENT_NS = 2_000_000_000
+"""Files changed this recently are read again by every rebuild (see Folder.remember)."""
+T = TypeVar("T")
 
 
 class Folder:
@@ -38,6 +42,9 @@ class Folder:
         """Set when the folder is an upline pack: symlinks are then refused outright."""
         self.cache = cache
         """Where files read by an earlier build of this process are remembered (serve)."""
+        self._source = os.fspath(source) + os.sep
+        self._dirs: set[str] = set()
+        """Folders seen by :meth:`listdir` (so telling files from folders costs no stat)."""
 
     def front_matter(self, text: str, name: str) -> tuple[FrontMatterDoc | None, list[Problem]]:
         """:func:`split_front_matter`, or what it gave last time for the same text."""
@@ -47,7 +54,40 @@ class Folder:
         return doc, list(problems)
 
     def name(self, file: Path) -> str:
+        path = os.fspath(file)
+        if path.startswith(self._source):
+            return path[len(self._source):].replace(os.sep, "/")
         return file.relative_to(self.source).as_posix()
+
+    def is_dir(self, path: Path) -> bool:
+        """Whether an entry returned by :meth:`listdir` is a folder."""
+        return os.fspath(path) in self._dirs
+
+    def remember(self, file: Path, kind: str, load: Callable[[], tuple[T, list[Problem]]],
+                 problems: list[Problem]) -> T:
+        """``load()`` (reading ``file``), or what it gave in the previous rebuild of this
+        process when the file's size, times and inode are unchanged. So a rebuild reads
+        only the files that changed. Like git's index, a file changed in the last two
+        seconds is always read again: a second save within the file system's timestamp
+        resolution could otherwise go unseen."""
+        if self.cache is None:
+            result, found = load()
+            problems += found
+            return result
+        try:
+            st = os.stat(file)
+        except OSError:
+            st = None
+        stamp = (kind, st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns) if st else None
+        entry = self.cache.files.get(str(file))
+        if stamp is not None and entry is not None and entry[0] == stamp:
+            result, found = entry[1], entry[2]
+        else:
+            result, found = load()
+        if stamp is not None and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RECENT_NS:
+            self.cache.files_used[str(file)] = (stamp, result, found)
+        problems += found
+        return result
 
     def walk(self, sub: str, problems: list[Problem]) -> Iterator[Path]:
         """Regular files under ``sub``, sorted, checking symlinks on the way."""
@@ -64,11 +104,24 @@ class Folder:
                 yield file
 
     def listdir(self, sub: str, problems: list[Problem]) -> list[Path]:
+        """The entries of a folder, sorted, without litter or forbidden symlinks."""
         top = self.root / sub
-        if not top.is_dir():
+        try:
+            with os.scandir(top) as found:
+                entries = sorted(found, key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return [p for p in sorted(top.iterdir())
-                if not _is_ignored(p.name) and self._allowed(p, problems)]
+        kept = []
+        for entry in entries:
+            if _is_ignored(entry.name):
+                continue
+            path = top / entry.name
+            if entry.is_symlink() and not self._allowed(path, problems):
+                continue
+            if entry.is_dir():
+                self._dirs.add(os.fspath(path))
+            kept.append(path)
+        return kept
 
     def _allowed(self, file: Path, problems: list[Problem]) -> bool:
         if not file.is_symlink():
@@ -135,7 +188,7 @@ def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, lis
     lessons: list[Lesson] = []
     links: list[Link] = []
     for course_dir in folder.listdir("courses", problems):
-        if not course_dir.is_dir():
+        if not folder.is_dir(course_dir):
             problems.append(warning(folder.name(course_dir), 1, "only course folders belong "
                                     "in courses/; this file is ignored"))
             continue
@@ -176,14 +229,12 @@ def _load_course(
         problems.append(error(yaml_name, 1, "every course folder needs a course.yaml with "
                               "title and lessons"))
         return None, [], []
-    data, found = _read_yaml(yaml_file, yaml_name)
-    problems += found
-    values, found = schema.check_fields(data, schema.COURSE, yaml_name, "course.yaml")
-    problems += found
+    data, values = folder.remember(yaml_file, "course", lambda: _read_course(yaml_file, yaml_name),
+                                   problems)
     listed = _lesson_list(data, values, yaml_name, problems)
     lessons: list[Lesson] = []
     for file in folder.listdir(f"courses/{slug}", problems):
-        if file.is_dir():
+        if folder.is_dir(file):
             if file.name != "links":
                 problems.append(warning(folder.name(file), 1, "folders inside a course are "
                                         "ignored (put images in static/)"))
@@ -237,6 +288,12 @@ def _lesson_list(data: Any, values: dict[str, Any], path: str,
     return listed
 
 
+def _read_course(file: Path, name: str) -> tuple[tuple[Any, dict[str, Any]], list[Problem]]:
+    data, problems = _read_yaml(file, name)
+    values, found = schema.check_fields(data, schema.COURSE, name, "course.yaml")
+    return (data, values), problems + found
+
+
 def _read_yaml(file: Path, name: str) -> tuple[Any, list[Problem]]:
     text, problems = read_text(file, name)
     if text is None:
@@ -246,6 +303,7 @@ def _read_yaml(file: Path, name: str) -> tuple[Any, list[Problem]]:
 
 def _read_markdown(folder: Folder, file: Path, fields: dict[str, schema.Field], what: str,
                    problems: list[Problem]) -> tuple[Any, dict[str, Any], str] | None:
+    """A Markdown file's front matter, checked against ``fields``, and body."""
     name = folder.name(file)
     text, found = read_text(file, name)
     problems += found
@@ -264,9 +322,15 @@ def _read_markdown(folder: Folder, file: Path, fields: dict[str, schema.Field], 
 
 def _load_lesson(folder: Folder, file: Path, course: str,
                  problems: list[Problem]) -> Lesson | None:
+    return folder.remember(file, ("lesson", course, folder.upline),
+                           lambda: _read_lesson(folder, file, course), problems)
+
+
+def _read_lesson(folder: Folder, file: Path, course: str) -> tuple[Lesson | None, list[Problem]]:
+    problems: list[Problem] = []
     read = _read_markdown(folder, file, schema.LESSON, "a lesson's front matter", problems)
     if read is None:
-        return None
+        return None, problems
     doc, v, name = read
     return Lesson(
         course=course, slug=file.stem, source=name, title=v["title"], body=doc.body,
@@ -275,7 +339,7 @@ def _load_lesson(folder: Folder, file: Path, course: str,
         links=v.get("links", ()), tags=v.get("tags", ()), author=v.get("author"),
         updated=v.get("updated"), repeat=v.get("repeat"), draft=v.get("draft", False),
         upline=folder.upline, lines=_key_and_item_lines(doc.meta),
-    )
+    ), problems
 
 
 def _key_and_item_lines(meta: YamlMap) -> dict[str, int]:
@@ -292,27 +356,35 @@ def _load_links(folder: Folder, sub: str, course: str | None,
                 problems: list[Problem]) -> list[Link]:
     links = []
     for file in folder.listdir(sub, problems):
-        if file.is_dir() or file.suffix != ".md":
+        if folder.is_dir(file) or file.suffix != ".md":
             problems.append(warning(folder.name(file), 1, "only curated links (.md) belong "
                                     "here; this is ignored"))
             continue
         if not _check_slug(folder, file, file.stem, problems):
             continue
-        read = _read_markdown(folder, file, schema.LINK, "a curated link's front matter",
-                              problems)
-        if read is None:
-            continue
-        doc, v, name = read
-        links.append(Link(
-            slug=file.stem, source=name, title=v["title"], url=v["url"],
-            url_line=doc.meta.line_of("url"), note=doc.body, note_line=doc.body_line,
-            tags=v.get("tags", ()), added=v.get("added"), course=course, upline=folder.upline,
-        ))
+        link = folder.remember(file, ("link", course, folder.upline),
+                               lambda: _read_link(folder, file, course), problems)
+        if link is not None:
+            links.append(link)
     return links
 
 
+def _read_link(folder: Folder, file: Path, course: str | None,
+               ) -> tuple[Link | None, list[Problem]]:
+    problems: list[Problem] = []
+    read = _read_markdown(folder, file, schema.LINK, "a curated link's front matter", problems)
+    if read is None:
+        return None, problems
+    doc, v, name = read
+    return Link(
+        slug=file.stem, source=name, title=v["title"], url=v["url"],
+        url_line=doc.meta.line_of("url"), note=doc.body, note_line=doc.body_line,
+        tags=v.get("tags", ()), added=v.get("added"), course=course, upline=folder.upline,
+    ), problems
+
+
 def _load_path(folder: Folder, file: Path, problems: list[Problem]) -> LearningPath | None:
-    if file.suffix != ".yaml" or file.is_dir():
+    if file.suffix != ".yaml" or folder.is_dir(file):
         problems.append(warning(folder.name(file), 1, "only learning paths (.yaml) belong "
                                 "in paths/; this is ignored"))
         return None
@@ -343,14 +415,20 @@ def _load_path(folder: Folder, file: Path, problems: list[Problem]) -> LearningP
 
 
 def _load_section(folder: Folder, file: Path, problems: list[Problem]) -> Section | None:
-    if file.suffix != ".md" or file.is_dir():
+    if file.suffix != ".md" or folder.is_dir(file):
         problems.append(warning(folder.name(file), 1, "only sections (.md) belong in "
                                 "sections/; this is ignored"))
         return None
+    return folder.remember(file, ("section", folder.upline),
+                           lambda: _read_section(folder, file), problems)
+
+
+def _read_section(folder: Folder, file: Path) -> tuple[Section | None, list[Problem]]:
+    problems: list[Problem] = []
     read = _read_markdown(folder, file, schema.SECTION, "a section's front matter", problems)
     if read is None:
-        return None
+        return None, problems
     doc, v, name = read
     return Section(source=name, target=v["for"], body=doc.body, body_line=doc.body_line,
                    title=v.get("title"), placement=v.get("placement", "end"),
-                   upline=folder.upline, line=doc.meta.line_of("for"))
+                   upline=folder.upline, line=doc.meta.line_of("for")), problems

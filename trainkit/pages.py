@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
@@ -26,26 +28,108 @@ Facts = dict[str, dict[str, str]]
 """Per lesson key, what the reader's progress script needs (see :func:`lesson_facts`)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One page to render: its URL, what its context is made from, and how to make it."""
+
+    url: str
+    inputs: tuple[Any, ...]
+    """Every value its context is built from. Pages whose inputs compare equal have
+    equal contexts, so ``serve`` renders again only the pages whose inputs changed
+    (without building the others' contexts at all)."""
+    make: Callable[[], Context]
+
+
 def contexts(site: Site, bodies: "Bodies", serve: bool = False) -> Iterator[Context]:
     """Every page of the site, in a stable order."""
-    facts = lesson_facts(site, bodies)
-    yield home(site, facts, serve)
+    return (page.make() for page in plan(site, bodies, serve))
+
+
+def plan(site: Site, bodies: "Bodies", serve: bool = False,
+         memo: Memo | None = None) -> Iterator[Planned]:
+    """Every page of the site, in a stable order, before its context is made.
+
+    ``memo`` keeps derived values from the previous rebuild of this process (lesson
+    facts, and the inputs every page shares), so unchanged values stay the very same
+    objects and comparing inputs costs little."""
+    memo = memo if memo is not None else Memo()
+    facts = lesson_facts(site, bodies, memo)
+    base = memo.same("base", (site.config, site.versions, site.include_drafts, serve))
+    item = {key: (lesson, facts[key]) for key, lesson in site.lessons.items()}
+    course_links: dict[str, list[Link]] = defaultdict(list)
+    for link in site.links:
+        if link.course is not None:
+            course_links[link.course].append(link)
+    by_slug = {(link.course, link.slug): link for link in site.links}
+    every = memo.same("every", (site.courses, site.paths, tuple(item.values())))
+    yield Planned(urls.HOME, (base, every), lambda: home(site, facts, serve))
     for course in site.courses:
-        yield course_page(site, facts, course, serve)
         lessons = site.course_lessons(course)
+        links = tuple(course_links.get(course.slug, ()))
+        yield Planned(urls.course_url(course.slug),
+                      (base, course, tuple(item[l.key] for l in lessons), links),
+                      partial(course_page, site, facts, course, serve, links))
         for i, lesson in enumerate(lessons):
-            neighbours = (lessons[i - 1] if i > 0 else None,
-                          lessons[i + 1] if i + 1 < len(lessons) else None)
-            yield lesson_page(site, bodies, facts, course, lesson, neighbours, i + 1,
-                              len(lessons), serve)
+            prev = lessons[i - 1] if i > 0 else None
+            nxt = lessons[i + 1] if i + 1 < len(lessons) else None
+            sections = site.sections.get(lesson.key, ())
+            reading = tuple(found for s in lesson.links
+                            if (found := by_slug.get((lesson.course, s)) or
+                                by_slug.get((None, s))) is not None)
+            inputs = (base, course.slug, course.title, item[lesson.key],
+                      bodies.lessons[lesson.key],
+                      tuple((s, bodies.sections[s.source]) for s in sections),
+                      item[prev.key] if prev else None, item[nxt.key] if nxt else None,
+                      i + 1, len(lessons), reading,
+                      tuple(site.lessons.get(ref) for ref in lesson.prerequisites))
+            yield Planned(urls.lesson_url(lesson.key), inputs,
+                          partial(lesson_page, site, bodies, facts, course, lesson,
+                                  (prev, nxt), i + 1, len(lessons), serve, reading))
+    courses = {c.slug: c for c in site.courses}
     for path in site.paths:
-        yield path_page(site, facts, path, serve)
-    yield library(site, bodies, serve)
-    yield search_page(site, serve)
-    yield not_found(site, serve)
+        steps = []
+        for step in path.steps:
+            if step.kind == "course" and step.target in courses:
+                course = courses[step.target]
+                steps.append((course, tuple(item[l.key] for l in site.course_lessons(course))))
+            elif step.kind == "lesson" and step.target in site.lessons:
+                lesson = site.lessons[step.target]
+                steps.append((item[lesson.key], courses[lesson.course].title))
+        yield Planned(urls.path_url(path.slug), (base, path, tuple(steps)),
+                      partial(path_page, site, facts, path, serve))
+    yield Planned(urls.LIBRARY, (base, site.links,
+                                 tuple(bodies.notes[link.source] for link in site.links)),
+                  partial(library, site, bodies, serve))
+    yield Planned(urls.SEARCH, (base,), partial(search_page, site, serve))
+    yield Planned("404.html", (base, tuple((c.title, c.slug) for c in site.courses)),
+                  partial(not_found, site, serve))
 
 
-def lesson_facts(site: Site, bodies: "Bodies") -> Facts:
+class Memo:
+    """Values carried from one rebuild to the next (in ``serve``): only what this
+    rebuild used is kept for the next."""
+
+    def __init__(self, previous: dict[Any, Any] | None = None) -> None:
+        self.previous = previous or {}
+        self.used: dict[Any, Any] = {}
+
+    def same(self, name: str, value: Any) -> Any:
+        """``value``, or the equal value of the previous rebuild (the same object, so
+        later comparisons with it stop at identity)."""
+        old = self.previous.get(name)
+        if old is not None and old == value:
+            value = old
+        self.used[name] = value
+        return value
+
+    def get(self, name: Any) -> Any:
+        return self.previous.get(name)
+
+    def keep(self, name: Any, value: Any) -> None:
+        self.used[name] = value
+
+
+def lesson_facts(site: Site, bodies: "Bodies", memo: Memo | None = None) -> Facts:
     """For each lesson, what the reader's progress script needs: ``hash``, a digest of
     its content (title, body, upline sections, checklist) to flag a lesson that changed
     since the reader completed it; and ``tasks``, its checklist item ids separated by
@@ -53,10 +137,18 @@ def lesson_facts(site: Site, bodies: "Bodies") -> Facts:
     facts: Facts = {}
     for key, lesson in site.lessons.items():
         sections = site.sections.get(key, ())
-        items = [*bodies.lessons[key].checklist,
-                 *(i for s in sections for i in bodies.sections[s.source].checklist)]
-        facts[key] = {"hash": lesson_digest(lesson, sections, (i.id for i in items)),
-                      "tasks": " ".join(("+" if i.checked else "") + i.id for i in items)}
+        inputs = (lesson, bodies.lessons[key].checklist,
+                  tuple((s, bodies.sections[s.source].checklist) for s in sections))
+        old = memo.get(("facts", key)) if memo is not None else None
+        if old is not None and old[0] == inputs:
+            facts[key] = old[1]
+        else:
+            items = [*bodies.lessons[key].checklist,
+                     *(i for s in sections for i in bodies.sections[s.source].checklist)]
+            facts[key] = {"hash": lesson_digest(lesson, sections, (i.id for i in items)),
+                          "tasks": " ".join(("+" if i.checked else "") + i.id for i in items)}
+        if memo is not None:
+            memo.keep(("facts", key), (inputs, facts[key]))
     return facts
 
 
@@ -131,21 +223,21 @@ def home(site: Site, facts: Facts, serve: bool) -> Context:
     return ctx
 
 
-def course_page(site: Site, facts: Facts, course: Course, serve: bool) -> Context:
+def course_page(site: Site, facts: Facts, course: Course, serve: bool,
+                links: tuple[Link, ...]) -> Context:
     url = urls.course_url(course.slug)
     ctx = _base(site, url, course.title, course.summary, "course.html", serve)
     href = ctx["href"]
     lessons = site.course_lessons(course)
     ctx["course"] = _course_card(site, course, href, facts)
     ctx["lessons"] = [_lesson_item(lesson, href, facts) for lesson in lessons]
-    ctx["links"] = [_link_item(link, href, None) for link in site.links
-                    if link.course == course.slug]
+    ctx["links"] = [_link_item(link, href, None) for link in links]
     return ctx
 
 
 def lesson_page(site: Site, bodies: "Bodies", facts: Facts, course: Course, lesson: Lesson,
                 neighbours: tuple[Lesson | None, Lesson | None], position: int, count: int,
-                serve: bool) -> Context:
+                serve: bool, reading: tuple[Link, ...]) -> Context:
     from .render import place_sections
 
     url = urls.lesson_url(lesson.key)
@@ -158,9 +250,6 @@ def lesson_page(site: Site, bodies: "Bodies", facts: Facts, course: Course, less
         body = bodies.sections[section.source]
         checklist += body.checklist
         blocks.append((section, Markup(_section_html(section.title, section.upline, body.html))))
-    by_slug = {(l.course, l.slug): l for l in site.links}
-    reading = [by_slug.get((lesson.course, s)) or by_slug[(None, s)] for s in lesson.links
-               if (lesson.course, s) in by_slug or (None, s) in by_slug]
     ctx["course"] = {"title": course.title, "href": href(urls.course_url(course.slug)),
                      "slug": course.slug}
     ctx["lesson"] = {

@@ -15,6 +15,7 @@ pages are served, and its files swap in when ready (the newest pages win).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import secrets
@@ -145,6 +146,7 @@ class Preview:
     """What the latest search index run found (Pagefind missing, say)."""
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _indexer: SearchIndexer | None = None
+    _rebuilds: int = 0
 
     def _body_cache(self) -> BodyCache:
         if self.bodies is None:
@@ -159,6 +161,24 @@ class Preview:
 
     def rebuild(self) -> RebuildResult:
         """Run the pipeline and swap in what changed. Never raises for bad content."""
+        # Python's cycle collector would walk every object of a large site, several times
+        # per rebuild (most of a rebuild's time at 10,000 lessons). It waits until the
+        # new pages are served; then it runs once, over what this rebuild made, and what
+        # survives is frozen (left out of later collections: reference counting still
+        # frees it when a later rebuild replaces it). Now and then everything is looked
+        # at again, for the rare cycle among replaced objects (an old theme's templates).
+        gc.disable()
+        try:
+            return self._rebuild()
+        finally:
+            self._rebuilds += 1
+            if self._rebuilds % 50 == 0:
+                gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            gc.enable()
+
+    def _rebuild(self) -> RebuildResult:
         started = time.perf_counter()
         old = self.current()
         old_problems, self.problems = self.problems, []

@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import pages, urls
-from .cache import BodyCache, job_key, page_key
+from .cache import BodyCache, page_key
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of
 from .model import Section, Site, Upline
@@ -58,13 +58,24 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
     bodies, problems = render_bodies(site, jobs, cache)
     fingerprint = theme.fingerprint()
     env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
-    contexts = list(pages.contexts(site, bodies, serve=serve))
+    memo = pages.Memo(cache.memo if cache is not None else None)
+    planned = list(pages.plan(site, bodies, serve=serve, memo=memo))
     out = []
-    for done, context in enumerate(contexts, 1):
-        path = urls.output_file(context["page"]["url"])
-        out.append(Page(path, _render_page(env, context, path, fingerprint, cache)))
+    for done, page in enumerate(planned, 1):
+        path = urls.output_file(page.url)
+        inputs = (fingerprint, page.inputs)
+        before = cache.planned.get(path) if cache is not None else None
+        if before is not None and before[0] == inputs:
+            content = before[1]  # nothing it is made from changed: not even its context
+        else:
+            content = _render_page(env, page.make(), path, fingerprint, cache)
+        if cache is not None:
+            cache.planned_used[path] = (inputs, content)
+        out.append(Page(path, content))
         if progress is not None and done % 50 == 0:
-            progress(done, len(contexts))
+            progress(done, len(planned))
+    if cache is not None:
+        cache.memo_used.update(memo.used)
     found, more = discovery_files(site, [page.path for page in out], serve=serve)
     out += [Page(path, content) for path, content in found]
     return out, problems + more
@@ -135,7 +146,7 @@ def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str], workers: in
     """Render bodies in order, taking what it can from the cache."""
     if cache is None:
         return _render_all(jobs, targets, workers)
-    keys = [job_key(job) for job in jobs]
+    keys = [cache.job_key(job) for job in jobs]
     results = [cache.get(key, targets) for key in keys]
     missing = [i for i, found in enumerate(results) if found is None]
     for i, rendered in zip(missing, _render_all([jobs[i] for i in missing], targets, workers)):
@@ -176,12 +187,11 @@ def _render_one(renderer: MarkdownRenderer, job: BodyJob, targets: Mapping[str, 
 def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mapping[str, Rendered],
                    notes: Mapping[str, Rendered]) -> list[Problem]:
     """Every ``#anchor`` link must name a heading (or other id) of its target page."""
-    by_url: dict[str, set[str]] = {}
-    for key, rendered in lessons.items():
-        by_url.setdefault(urls.lesson_url(key), set()).update(rendered.anchors)
+    pages: dict[str, list[Rendered]] = {urls.lesson_url(key): [r] for key, r in lessons.items()}
     for group in site.sections.values():
         for s in group:
-            by_url.setdefault(urls.lesson_url(s.target), set()).update(sections[s.source].anchors)
+            pages.setdefault(urls.lesson_url(s.target), []).append(sections[s.source])
+    anchors: dict[str, set[str]] = {}  # made only for the pages some link points into
     problems = []
     checked: Iterable[tuple[str, str, int, Rendered]] = [
         *((l.source, l.body, l.body_line, lessons[k]) for k, l in site.lessons.items()),
@@ -190,13 +200,17 @@ def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mappin
         *((l.source, l.note, l.note_line, notes[l.source]) for l in site.links),
     ]
     for source, body, body_line, rendered in checked:
+        if not rendered.anchor_refs:
+            continue
         seen: dict[str, int] = {}
         for ref in rendered.anchor_refs:
             nth = seen[ref.href] = seen.get(ref.href, -1) + 1
             url = site.targets.get(ref.source)
-            if url is None or url not in by_url:
+            if url is None or url not in pages:
                 continue  # not a page with headings (a course, a static file): not checked
-            if ref.fragment not in by_url[url]:
+            if url not in anchors:
+                anchors[url] = {a for r in pages[url] for a in r.anchors}
+            if ref.fragment not in anchors[url]:
                 problems.append(error(source, line_of(body, ref.href, body_line, nth),
                                       f"link to '{ref.href}': there is no heading "
                                       f"'#{ref.fragment}' in {ref.source}"))
