@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from trainkit import loader
+from trainkit import uptodate
 from trainkit.build import build, check
 from trainkit.cache import CACHE_DIR, BodyCache
 
@@ -139,7 +139,7 @@ def test_every_kind_of_edit_serves_what_a_clean_build_renders(make_site, monkeyp
     by each file's stat) are exactly those a clean build renders, edit after edit."""
     # Trust the stat of files saved just now too (normally only of files older than two
     # seconds), so that every file but the edited ones is taken from the last rebuild.
-    monkeypatch.setattr(loader, "RECENT_NS", -1)
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)
     source = make_site(INCREMENTAL)
     cache = BodyCache(None)
     _pages(source, cache)

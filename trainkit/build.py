@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import urls
+from . import uptodate, urls
 from .cache import CACHE_DIR, BodyCache
 from .changes import change_list
 from .discovery import version_feed
@@ -23,18 +23,20 @@ from .render import Page, Progress, render_site
 from .resolve import resolve
 from .search import search_index
 from .theme import Theme, find_theme
+from .uptodate import Counts
 from .versions import Edition, Plan, build_snapshots, plan
 from .write import SPARE, WriteStats, check_out_dir, save_cache, write_site
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    site: Site
-    pages: list[Page]
+    counts: Counts
     problems: list[Problem]
     """Warnings (a successful build has no errors)."""
     seconds: float
     stats: WriteStats | None = None
+    unchanged: bool = False
+    """Nothing had changed since the last build: nothing was rendered or written."""
 
 
 def find_source(source: Path) -> Path:
@@ -93,8 +95,16 @@ def build(source: Path, out: Path, strict: bool = False,
           progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
     """The whole pipeline. Raises ContentError (nothing written) when content has errors."""
     started = time.perf_counter()
+    started_ns = time.time_ns()
     find_source(source)
     check_out_dir(source, out)
+    last = uptodate.unchanged(source, out, strict)
+    if last is not None:
+        return BuildResult(last.counts, last.problems, time.perf_counter() - started,
+                           unchanged=True)
+    config, _ = load_config(source)
+    roots = uptodate.source_roots(source, tuple(u.path for u in config.uplines) if config else ())
+    stamps = uptodate.source_stamps(source, roots, out)
     cache = BodyCache.open(source)
     jobs = jobs or os.cpu_count() or 1
     snapshots = plan(source)
@@ -113,7 +123,11 @@ def build(source: Path, out: Path, strict: bool = False,
     pages = pages + older.pages
     copies = [(source / f.source, f.output) for f in site.static] + older.copies
     copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
+    uptodate.forget(source)
     stats = write_site(out, pages, copies, spare=source / CACHE_DIR / SPARE)
     save_cache(cache.file, cache.payload())
     save_cache(cache.index_file, cache.index_payload())
-    return BuildResult(site, pages, problems, time.perf_counter() - started, stats)
+    counts = Counts(sum(1 for page in pages if page.path.endswith(".html")),
+                    len(site.courses), len(site.lessons))
+    uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts)
+    return BuildResult(counts, problems, time.perf_counter() - started, stats)

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import markdown
-
 from . import __version__
 
 if TYPE_CHECKING:
@@ -93,6 +91,8 @@ class BodyCache:
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
+        import markdown
+
         name = f"bodies-{__version__}-md{markdown.__version__}.pickle"
         file = source / CACHE_DIR / name
         try:

@@ -19,6 +19,7 @@ from .problems import ContentError, Problem, UsageError, has_errors
 
 if TYPE_CHECKING:
     from .model import Site
+    from .uptodate import Counts
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -100,9 +101,17 @@ def new(directory: Path) -> None:
               help="Worker processes for rendering (default: the number of CPUs).")
 def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> None:
     """Build the site into --out. Atomic: on errors nothing is written."""
-    from .build import build as run_build
+    from . import uptodate
 
     out = out if out is not None else source / "site"
+    started = time.perf_counter()
+    last = uptodate.unchanged(source, out, strict)  # before loading the whole pipeline
+    if last is not None:
+        report(last.problems, strict)
+        _built(last.counts, out, time.perf_counter() - started, unchanged=True)
+        return
+    from .build import build as run_build
+
     bar = ProgressBar()
     try:
         result = run_build(source, out, strict=strict, progress=bar, jobs=jobs)
@@ -115,10 +124,17 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
         sys.exit(1)
     bar.close()
     report(result.problems, strict)
-    site = result.site
-    html = sum(1 for page in result.pages if page.path.endswith(".html"))
-    click.echo(f"Built {plural(html, 'page')} ({plural(len(site.courses), 'course')}, "
-               f"{plural(len(site.lessons), 'lesson')}) in {result.seconds:.2f} s → {out}")
+    _built(result.counts, out, result.seconds, result.unchanged)
+
+
+def _built(counts: "Counts", out: Path, seconds: float, unchanged: bool) -> None:
+    what = (f"{plural(counts.pages, 'page')} ({plural(counts.courses, 'course')}, "
+            f"{plural(counts.lessons, 'lesson')})")
+    if unchanged:
+        click.echo(f"Nothing changed since the last build: {what} already in {out} "
+                   f"(checked in {seconds:.2f} s)")
+    else:
+        click.echo(f"Built {what} in {seconds:.2f} s → {out}")
 
 
 @main.command()

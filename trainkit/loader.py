@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, TypeVar
 
-from . import schema
+from . import schema, uptodate
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
                     SiteConfig, StaticFile, Upline)
 from .problems import Problem, error, warning
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from .cache import BodyCache
 
 CONFIG_FILE = "trainkit.yaml"
-RECENT_NS = 2_000_000_000
-"""Files changed this recently are read again by every rebuild (see Folder.remember)."""
 T = TypeVar("T")
 
 
@@ -84,7 +82,7 @@ class Folder:
             result, found = entry[1], entry[2]
         else:
             result, found = load()
-        if stamp is not None and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RECENT_NS:
+        if stamp is not None and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > uptodate.RECENT_NS:
             self.cache.files_used[str(file)] = (stamp, result, found)
         problems += found
         return result

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 
 from .problems import UsageError
+
+if TYPE_CHECKING:
+    import jinja2
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -71,6 +74,8 @@ def find_theme(source: Path, name: str) -> Theme:
 
 
 def environment(theme: Theme) -> jinja2.Environment:
+    import jinja2
+
     default = default_theme_dir()
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(theme.template_dirs()),

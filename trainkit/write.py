@@ -20,10 +20,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .problems import UsageError
-from .render import Page
+
+if TYPE_CHECKING:
+    from .render import Page
 
 MARKER = ".trainkit-site"
 """Written into every output folder; trainkit only ever replaces a folder that has it."""

@@ -1,0 +1,75 @@
+"""A build with nothing changed since the last one renders and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trainkit import uptodate
+
+WARNED = {"courses/basics/welcome.md": "---\ntitle: Welcome\ntitel: Oops\n---\nHello.\n"}
+
+
+@pytest.fixture
+def trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust files saved just now too (normally a file saved in the two seconds before a
+    build is always looked at again), so a test need not wait."""
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)
+
+
+def _mtimes(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*")
+            if p.is_file()}
+
+
+def test_nothing_changed_means_nothing_is_done(make_site, cli, tmp_path, trusted):
+    source, out = make_site(WARNED), tmp_path / "out"
+    first = cli("build", "--source", source, "--out", out)
+    assert first.exit_code == 0 and "Built 9 pages" in first.output
+    before = _mtimes(out)
+    again = cli("build", "--source", source, "--out", out)
+    assert again.exit_code == 0
+    assert "Nothing changed since the last build: 9 pages (1 course, 2 lessons)" in again.output
+    assert "welcome.md:3: warning: unknown key 'titel'" in again.output  # said again
+    assert _mtimes(out) == before
+
+
+@pytest.mark.parametrize("change", ["edit", "theme", "output", "strict", "other-out"])
+def test_any_change_builds_again(make_site, cli, tmp_path, trusted, change):
+    source, out = make_site(WARNED), tmp_path / "out"
+    assert cli("build", "--source", source, "--out", out).exit_code == 0
+    args = ["build", "--source", source, "--out", out]
+    if change == "edit":
+        lesson = source / "courses/basics/second.md"
+        lesson.write_text(lesson.read_text() + "\nA brand new line.\n")
+    elif change == "theme":
+        (source / "themes/default/templates").mkdir(parents=True)
+        (source / "themes/default/templates/404.html").write_text(
+            '{% extends "default/404.html" %}{% block title %}Lost here{% endblock %}')
+    elif change == "output":
+        (out / "courses/basics/second/index.html").unlink()
+    elif change == "strict":
+        args.append("--strict")
+    else:
+        args[-1] = tmp_path / "elsewhere"
+    result = cli(*args)
+    assert "Nothing changed" not in result.output
+    if change == "strict":  # the warning now fails the build
+        assert result.exit_code == 1
+        return
+    assert result.exit_code == 0 and "Built 9 pages" in result.output
+    built = Path(args[-1])
+    lesson = (built / "courses/basics/second/index.html").read_text()
+    assert ("A brand new line." in lesson) == (change == "edit")
+    if change == "theme":
+        assert "Lost here" in (built / "404.html").read_text()
+
+
+def test_a_file_saved_just_before_a_build_is_looked_at_next_time(make_site, cli, tmp_path):
+    # Without the fixture: every file was saved a moment ago, within the file system's
+    # timestamp resolution of what the build read, so none is trusted to be unchanged.
+    source, out = make_site(), tmp_path / "out"
+    assert cli("build", "--source", source, "--out", out).exit_code == 0
+    again = cli("build", "--source", source, "--out", out)
+    assert again.exit_code == 0 and "Built 9 pages" in again.output

@@ -1,0 +1,165 @@
+"""Knowing that nothing changed, without reading anything.
+
+After each build, ``.trainkit-cache/last-build.pickle`` records the stat of every file
+the build could have read (the site's content folders, its upline packs, its theme, and
+trainkit's own code and built-in theme) and of every file it left in the output folder.
+When the next build finds all of them as recorded, and is asked for the same output with
+the same options, there is nothing to do: it reports the same warnings and stops, having
+rendered and written nothing. Any difference, and the build runs as usual.
+
+A file changed in the two seconds before a build started is not trusted (as git's index
+does): a second save within the file system's timestamp resolution could look unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .cache import CACHE_DIR
+from .problems import Problem
+from .write import SOURCE_FOLDERS, save_cache
+
+MANIFEST = "last-build.pickle"
+CONFIG_FILE = "trainkit.yaml"
+RECENT_NS = 2_000_000_000
+"""Files changed this recently are read again (here, and by serve's rebuilds)."""
+Stamp = tuple[int, int, int, int]
+"""(mtime_ns, ctime_ns, size, inode)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What the command line reports about a build."""
+
+    pages: int
+    courses: int
+    lessons: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    key: tuple[object, ...]
+    """trainkit's version, the output folder and the options."""
+    roots: tuple[str, ...]
+    """The folders and files read, relative to the source."""
+    sources: dict[str, Stamp]
+    output: dict[str, Stamp]
+    problems: list[Problem]
+    """The build's warnings, reported again by a build that does nothing."""
+    counts: Counts
+
+
+def _key(out: Path, strict: bool) -> tuple[object, ...]:
+    return (__version__, sys.version, os.fspath(out.resolve()), strict, _code())
+
+
+def _code() -> tuple[tuple[str, Stamp], ...]:
+    """trainkit's own files (its code and built-in theme): an upgrade or an edit to them
+    (in a source checkout) changes every page."""
+    from .theme import PACKAGE_DIR, default_theme_dir  # (no Jinja: it is imported lazily)
+
+    found: dict[str, Stamp] = {}
+    _walk(str(PACKAGE_DIR), "", found)
+    _walk(str(default_theme_dir()), "theme/", found)
+    return tuple(sorted(found.items()))
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+def _walk(top: str, prefix: str, found: dict[str, Stamp], skip: str = "") -> None:
+    """Every file under ``top`` by its path relative to it, with its stat."""
+    try:
+        entries = list(os.scandir(top))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        name = prefix + entry.name
+        if entry.is_symlink() and entry.is_dir():
+            # What is behind a linked folder is not followed here: such a site is always
+            # built in full (this stamp never matches).
+            found[name] = (-2, time.time_ns(), 0, 0)
+        elif entry.is_dir():
+            if entry.path != skip and entry.name != "__pycache__":
+                _walk(entry.path, name + "/", found, skip)
+        else:
+            try:
+                found[name] = _stamp(entry.stat())
+            except OSError:
+                found[name] = (-1, -1, -1, -1)
+
+
+def source_roots(source: Path, uplines: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([CONFIG_FILE, *SOURCE_FOLDERS, *uplines]))
+
+
+def source_stamps(source: Path, roots: tuple[str, ...], out: Path) -> dict[str, Stamp]:
+    """The stat of every file under the given roots of the source (not the output)."""
+    found: dict[str, Stamp] = {}
+    skip = os.fspath(out.resolve())
+    for root in roots:
+        path = os.path.join(source, root)
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if os.path.isdir(path):
+            _walk(path, root + "/", found, skip)
+        else:
+            found[root] = _stamp(st)
+    return found
+
+
+def output_stamps(out: Path) -> dict[str, Stamp]:
+    found: dict[str, Stamp] = {}
+    _walk(os.fspath(out), "", found)
+    return found
+
+
+def manifest_file(source: Path) -> Path:
+    return source / CACHE_DIR / MANIFEST
+
+
+def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
+    """The last build's manifest when nothing it read or wrote has changed since."""
+    try:
+        with manifest_file(source).open("rb") as f:
+            manifest = pickle.load(f)
+    except Exception:  # none yet, or from another version: build
+        return None
+    if not isinstance(manifest, Manifest) or manifest.key != _key(out, strict):
+        return None
+    if source_stamps(source, manifest.roots, out) != manifest.sources:
+        return None
+    if output_stamps(out) != manifest.output:
+        return None
+    return manifest
+
+
+def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
+           sources: dict[str, Stamp], started_ns: int, problems: list[Problem],
+           counts: Counts) -> None:
+    """Remember what this build read (``sources``, taken before it started) and wrote."""
+    file = manifest_file(source)
+    recent = started_ns - RECENT_NS
+    if any(max(stamp[0], stamp[1]) >= recent for stamp in sources.values()):
+        file.unlink(missing_ok=True)  # something was saved just before: check it next time
+        return
+    manifest = Manifest(_key(out, strict), roots, sources, output_stamps(out),
+                        [p for p in problems if p.severity != "error"], counts)
+    save_cache(file, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def forget(source: Path) -> None:
+    """Make the next build run in full (its output is about to change)."""
+    try:
+        manifest_file(source).unlink(missing_ok=True)
+    except OSError:
+        pass
