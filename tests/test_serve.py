@@ -251,6 +251,21 @@ def test_drafts_are_served_with_a_badge_and_only_served_pages_get_the_script(
     assert not (server.source / "site/courses/basics/second").exists()
 
 
+def test_open_opens_the_served_site_in_the_browser(serve: Callable[..., Server], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python's webbrowser runs what $BROWSER names: here, a script that notes the address.
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "fake-browser"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", f"{browser} %s")
+    server = serve(None, "--open")
+    wait_until(opened.exists, what="the browser to be opened")
+    url = wait_until(lambda: opened.read_text().strip(), what="the address")
+    assert url == server.url
+    assert "Test Team" in server.body("/")
+
+
 def test_no_reload_leaves_the_script_out(serve: Callable[..., Server]) -> None:
     server = serve(None, "--no-reload")
     assert "__trainkit" not in server.body("/")
