@@ -1,5 +1,6 @@
 """Versions benchmark (issue 6): a 1,000-lesson corpus with five snapshots, unchanged since
-the previous build, against the same site without snapshots. Needs the corpus from
+the previous build, against the same site without snapshots; first with nothing changed
+at all, then with one lesson of the current content edited before each build. Needs the corpus from
 `python /work/shared/bench/gen_corpus.py --lessons 1000 --out /tmp/corpus-1k` (copied, not
 modified). Run from the repository: `python bench/versions.py [REBUILDS]` (default 5)."""
 import shutil, statistics, subprocess, sys, time
@@ -33,13 +34,23 @@ def build(src: Path) -> float:
 for src in (plain, versioned):
     first = build(src)
     print(f"{src.name}: first build {first:.2f} s", flush=True)
+    time.sleep(2.1)  # (a build trusts the stat only of files saved over two seconds before it)
     # A second build leaves the swapped-out output as the spare the next one writes into.
     print(f"{src.name}: second build {build(src):.2f} s", flush=True)
-runs = {plain.name: [], versioned.name: []}
-for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 5):
-    for src in (plain, versioned):
-        runs[src.name].append(build(src))
-for name, times in runs.items():
-    print(f"{name}: rebuilds {', '.join(f'{t:.2f}' for t in times)} s, median {statistics.median(times):.2f} s")
-ratio = statistics.median(runs["versioned"]) / statistics.median(runs["plain"])
-print(f"ratio (median rebuild, 5 unchanged snapshots / none): {ratio:.2f}")
+rebuilds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+ratios = {}
+for scenario in ("unchanged", "one current lesson edited"):
+    runs = {plain.name: [], versioned.name: []}
+    for n in range(rebuilds):
+        for src in (plain, versioned):
+            if scenario != "unchanged":
+                lesson = sorted((src / "courses").rglob("*.md"))[500]
+                lesson.write_text(lesson.read_text() + f"\nEdit number {n}.\n")
+            runs[src.name].append(build(src))
+    print(f"{scenario}:")
+    for name, times in runs.items():
+        print(f"  {name}: rebuilds {', '.join(f'{t:.2f}' for t in times)} s, "
+              f"median {statistics.median(times):.2f} s")
+    ratios[scenario] = statistics.median(runs["versioned"]) / statistics.median(runs["plain"])
+    print(f"  ratio (median rebuild, 5 unchanged snapshots / none): {ratios[scenario]:.2f}",
+          flush=True)

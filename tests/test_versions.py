@@ -11,7 +11,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from trainkit import versions
+from trainkit import uptodate, versions, write
 from trainkit.build import build
 from trainkit.changes import change_list
 from trainkit.markdown_ext.tasklist import item_id
@@ -393,7 +393,7 @@ def test_a_cached_build_is_byte_identical_to_a_clean_one(tmp_path):
 
 
 def test_a_snapshot_is_not_read_again_until_a_file_changes(tmp_path, monkeypatch):
-    monkeypatch.setattr(versions, "_SETTLED_NS", -1)  # trust the times of fresh files too
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the times of fresh files too
     src = three_versions(tmp_path / "src")
     build(src, tmp_path / "out", jobs=1)
     hashed: list[str] = []
@@ -406,6 +406,28 @@ def test_a_snapshot_is_not_read_again_until_a_file_changes(tmp_path, monkeypatch
     build(src, tmp_path / "out", jobs=1)
     assert hashed == ["1.0"]
     assert "Txet." in read(tmp_path / "out", "v/1.0/courses/basics/second/index.html")
+
+
+def test_unchanged_snapshot_output_is_not_read_while_untouched(tmp_path, monkeypatch):
+    """A snapshot rendered from the same cache entry as last time has the same bytes, so
+    its output files are kept without being read, unless their stat shows a hand."""
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the times of fresh files too
+    src, out = three_versions(tmp_path / "src"), tmp_path / "out"
+    build(src, out, jobs=1)
+    page = out / "v/1.0/courses/basics/second/index.html"
+    original = page.read_bytes()
+    compared: list[str] = []
+    real = write._read
+    monkeypatch.setattr(write, "_read", lambda file: compared.append(file) or real(file))
+    welcome = src / "courses/basics/welcome.md"
+    welcome.write_text(WELCOME_V2 + "\nMore words.\n")
+    build(src, out, jobs=1)
+    assert compared and not [f for f in compared if "/v/" in f]  # (only the current site's)
+    assert b"More words." in (out / "courses/basics/welcome/index.html").read_bytes()
+    page.write_bytes(original.replace(b"Second", b"Secnod"))  # edited by hand, same size
+    welcome.write_text(WELCOME_V2 + "\nEven more words.\n")
+    build(src, out, jobs=1)
+    assert page.read_bytes() == original
 
 
 def test_a_damaged_cache_is_rebuilt(tmp_path):

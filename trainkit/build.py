@@ -123,11 +123,13 @@ def build(source: Path, out: Path, strict: bool = False,
     pages = pages + older.pages
     copies = [(source / f.source, f.output) for f in site.static] + older.copies
     copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
+    trusted = uptodate.trusted(uptodate.last(source, out), older.keys)
     uptodate.forget(source)
-    stats = write_site(out, pages, copies, spare=source / CACHE_DIR / SPARE)
+    stats = write_site(out, pages, copies, spare=source / CACHE_DIR / SPARE, trusted=trusted)
     save_cache(cache.file, cache.payload())
     save_cache(cache.index_file, cache.index_payload())
     counts = Counts(sum(1 for page in pages if page.path.endswith(".html")),
                     len(site.courses), len(site.lessons))
-    uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts)
+    uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts,
+                    older.keys, stats.files)
     return BuildResult(counts, problems, time.perf_counter() - started, stats)

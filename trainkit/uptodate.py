@@ -23,7 +23,7 @@ from pathlib import Path
 from . import __version__
 from .cache import CACHE_DIR
 from .problems import Problem
-from .write import SOURCE_FOLDERS, save_cache
+from .write import SOURCE_FOLDERS, Trusted, save_cache
 
 MANIFEST = "last-build.pickle"
 CONFIG_FILE = "trainkit.yaml"
@@ -48,11 +48,14 @@ class Manifest:
     """trainkit's version, the output folder and the options."""
     roots: tuple[str, ...]
     """The folders and files read, relative to the source."""
-    sources: dict[str, Stamp]
+    sources: dict[str, Stamp] | None
+    """None when a file was saved just before the build: the next one looks at all."""
     output: dict[str, Stamp]
     problems: list[Problem]
     """The build's warnings, reported again by a build that does nothing."""
     counts: Counts
+    snapshots: dict[str, str]
+    """The render key of each snapshot written, by its output folder (``v/<label>/``)."""
 
 
 def _key(out: Path, strict: bool) -> tuple[object, ...]:
@@ -117,9 +120,19 @@ def source_stamps(source: Path, roots: tuple[str, ...], out: Path) -> dict[str, 
     return found
 
 
-def output_stamps(out: Path) -> dict[str, Stamp]:
+def output_stamps(out: Path, files: tuple[str, ...] | None = None) -> dict[str, Stamp]:
+    """The stat of every file in the output; of ``files`` when the caller knows that
+    they are all there is (a stat each, cheaper than walking every folder)."""
     found: dict[str, Stamp] = {}
-    _walk(os.fspath(out), "", found)
+    if files is None:
+        _walk(os.fspath(out), "", found)
+        return found
+    top = os.fspath(out) + os.sep
+    for name in files:
+        try:
+            found[name] = _stamp(os.stat(top + name))
+        except OSError:
+            found[name] = (-1, -1, -1, -1)
     return found
 
 
@@ -127,14 +140,22 @@ def manifest_file(source: Path) -> Path:
     return source / CACHE_DIR / MANIFEST
 
 
-def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
-    """The last build's manifest when nothing it read or wrote has changed since."""
+def last(source: Path, out: Path) -> Manifest | None:
+    """What the last build into ``out`` recorded, whatever changed since."""
     try:
         with manifest_file(source).open("rb") as f:
             manifest = pickle.load(f)
-    except Exception:  # none yet, or from another version: build
+    except Exception:  # none yet, or from another version
         return None
-    if not isinstance(manifest, Manifest) or manifest.key != _key(out, strict):
+    if not isinstance(manifest, Manifest) or manifest.key[:3] != _key(out, False)[:3]:
+        return None
+    return manifest
+
+
+def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
+    """The last build's manifest when nothing it read or wrote has changed since."""
+    manifest = last(source, out)
+    if manifest is None or manifest.key != _key(out, strict) or manifest.sources is None:
         return None
     if source_stamps(source, manifest.roots, out) != manifest.sources:
         return None
@@ -144,17 +165,26 @@ def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
 
 
 def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
-           sources: dict[str, Stamp], started_ns: int, problems: list[Problem],
-           counts: Counts) -> None:
-    """Remember what this build read (``sources``, taken before it started) and wrote."""
-    file = manifest_file(source)
+           sources: dict[str, Stamp] | None, started_ns: int, problems: list[Problem],
+           counts: Counts, snapshots: dict[str, str], files: tuple[str, ...]) -> None:
+    """Remember what this build read (``sources``, taken before it started) and wrote
+    (``files``: every file of the output, just written)."""
     recent = started_ns - RECENT_NS
-    if any(max(stamp[0], stamp[1]) >= recent for stamp in sources.values()):
-        file.unlink(missing_ok=True)  # something was saved just before: check it next time
-        return
-    manifest = Manifest(_key(out, strict), roots, sources, output_stamps(out),
-                        [p for p in problems if p.severity != "error"], counts)
-    save_cache(file, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+    if sources is not None and any(max(s[0], s[1]) >= recent for s in sources.values()):
+        sources = None  # something was saved just before: look at everything next time
+    manifest = Manifest(_key(out, strict), roots, sources, output_stamps(out, files),
+                        [p for p in problems if p.severity != "error"], counts, snapshots)
+    save_cache(manifest_file(source), pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def trusted(manifest: Manifest | None, snapshots: dict[str, str]) -> Trusted | None:
+    """The snapshot folders of the output that the last build wrote from the same render
+    keys, so their files need not be read again to know they are unchanged."""
+    if manifest is None:
+        return None
+    same = tuple(folder for folder, key in snapshots.items()
+                 if manifest.snapshots.get(folder) == key)
+    return Trusted(same, manifest.output) if same else None
 
 
 def forget(source: Path) -> None:

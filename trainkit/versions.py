@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import markdown
 
-from . import __version__, urls
+from . import __version__, uptodate, urls
 from .cache import CACHE_DIR
 from .loader import CONFIG_FILE, load_config
 from .model import Site, VersionInfo, Versions
@@ -270,12 +270,9 @@ def snapshot_key(source: Path, root: Path) -> str:
     except (OSError, ValueError):
         pass
     key = content_key(root)
-    if time.time_ns() - newest > _SETTLED_NS:
+    if time.time_ns() - newest > uptodate.RECENT_NS:
         save_cache(memo, f"{stamp} {key}\n".encode())
     return key
-
-
-_SETTLED_NS = 2_000_000_000
 
 
 def _stat_stamp(root: Path) -> tuple[str, int]:
@@ -339,6 +336,9 @@ class SnapshotOutput:
     """Every version's summary, the current one first, then newest first."""
     rendered: int = 0
     """How many snapshots were rendered (the others came from the cache)."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Each snapshot's render key by its output folder (``v/<label>/``): the same key,
+    the same bytes."""
 
 
 def build_snapshots(found: Plan, current: Site, theme: "Theme", current_pages: list[Page], *,
@@ -368,6 +368,7 @@ def build_snapshots(found: Plan, current: Site, theme: "Theme", current_pages: l
             save_cache(cache_file(found.source, snapshot.key),
                        pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
         prefix = snapshot.info.path
+        out.keys[prefix] = key
         out.pages += [Page(prefix + path, content) for path, content in entry["pages"]]
         out.copies += [(snapshot.root / src, prefix + name) for src, name in entry["copies"]]
         out.problems += entry["problems"]

@@ -40,6 +40,8 @@ class WriteStats:
     written: int
     """Files whose bytes changed (or are new)."""
     unchanged: int
+    files: tuple[str, ...] = ()
+    """Every file of the output, relative to it."""
     """Files identical to the previous build, kept as they were."""
 
 
@@ -60,10 +62,12 @@ def check_out_dir(source: Path, out: Path) -> None:
 
 
 def write_site(out: Path, pages: Iterable[Page], copies: Iterable[tuple[Path, str]],
-               spare: Path | None = None) -> WriteStats:
+               spare: Path | None = None, trusted: Trusted | None = None) -> WriteStats:
     """Write pages and copy files (source path, output name) as the new ``out``. With
     ``spare`` (a folder on the same file system), the previous output is kept there for
-    the next build to write into."""
+    the next build to write into. With ``trusted``, files under its folders whose stat is
+    still the one recorded after the last build are known to hold the new bytes (see
+    :class:`Trusted`), so they are not read to be compared."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.new-{os.getpid()}"
@@ -82,7 +86,8 @@ def write_site(out: Path, pages: Iterable[Page], copies: Iterable[tuple[Path, st
             if folder not in made:
                 os.makedirs(new + folder, exist_ok=True)
                 made.add(folder)
-            if _keep_previous(old + name, new + name, data):
+            same = trusted.holds(name) if trusted is not None else None
+            if _keep_previous(old + name, new + name, data, same):
                 unchanged += 1
             else:
                 data.write_to(new + name)
@@ -91,7 +96,7 @@ def write_site(out: Path, pages: Iterable[Page], copies: Iterable[tuple[Path, st
     except BaseException:
         _discard(staging, spare)
         raise
-    return WriteStats(written, unchanged)
+    return WriteStats(written, unchanged, tuple(entries))
 
 
 def _recycle(spare: Path | None, staging: Path, entries: dict[str, "_Data"]) -> set[str]:
@@ -107,19 +112,22 @@ def _recycle(spare: Path | None, staging: Path, entries: dict[str, "_Data"]) -> 
         return {""}
     folders = {name for entry in entries for name in _parents(entry)}
     kept = {""}
-    root = str(staging)
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = dirpath[len(root) + 1:]
-        prefix = here + "/" if here else ""
-        for name in list(dirnames):
-            if prefix + name in folders and not os.path.islink(os.path.join(dirpath, name)):
-                kept.add(prefix + name)
-            else:
-                _remove(os.path.join(dirpath, name))
-                dirnames.remove(name)
-        for name in filenames:
-            if prefix + name not in entries:
-                os.unlink(os.path.join(dirpath, name))
+
+    def clean(path: str, prefix: str) -> None:
+        with os.scandir(path) as found:
+            children = list(found)
+        for child in children:
+            name = prefix + child.name
+            if child.is_dir(follow_symlinks=False):  # (from the listing: no stat)
+                if name in folders:
+                    kept.add(name)
+                    clean(child.path, name + "/")
+                else:
+                    shutil.rmtree(child.path)
+            elif name not in entries:  # a stale file, or a link (never followed)
+                os.unlink(child.path)
+
+    clean(str(staging), "")
     return kept
 
 
@@ -127,13 +135,6 @@ def _parents(name: str) -> Iterable[str]:
     """``a/b/c.html`` → ``a``, ``a/b``."""
     parts = name.split("/")[:-1]
     return ("/".join(parts[:i + 1]) for i in range(len(parts)))
-
-
-def _remove(path: str) -> None:
-    if os.path.islink(path) or not os.path.isdir(path):
-        os.unlink(path)
-    else:
-        shutil.rmtree(path)
 
 
 def _discard(staging: Path, spare: Path | None) -> None:
@@ -145,6 +146,19 @@ def _discard(staging: Path, spare: Path | None) -> None:
         staging.rename(spare)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Trusted:
+    """Output folders whose new files are byte for byte those the last build wrote there
+    (a snapshot under ``v/<label>/`` rendered from the same cache entry), with the stat
+    each output file had just after that build."""
+
+    folders: tuple[str, ...]
+    stamps: dict[str, tuple[int, int, int, int]]
+
+    def holds(self, name: str) -> tuple[int, int, int, int] | None:
+        return self.stamps.get(name) if name.startswith(self.folders) else None
 
 
 class _Data:
@@ -174,12 +188,17 @@ def _entries(pages: Iterable[Page], copies: Iterable[tuple[Path, str]]):  # type
         yield name, _Data(file=file)
 
 
-def _keep_previous(previous: str, target: str, data: _Data) -> bool:
+def _keep_previous(previous: str, target: str, data: _Data,
+                   same: tuple[int, int, int, int] | None = None) -> bool:
     """Keep or hard-link the previous build's file when its bytes are the same. A file
-    the staging folder already has (from the spare) stays when it is that same file."""
+    the staging folder already has (from the spare) stays when it is that same file.
+    ``same``: the stat the previous file had when the bytes now written were last
+    written there; while it has it still, it is not read to be compared."""
     try:
         before = os.stat(previous)
-        if before.st_size != data.size() or _read(previous) != data.read():
+        known = same is not None and same == (before.st_mtime_ns, before.st_ctime_ns,
+                                              before.st_size, before.st_ino)
+        if not known and (before.st_size != data.size() or _read(previous) != data.read()):
             _unlink(target)
             return False
         try:
