@@ -155,3 +155,29 @@ def test_every_kind_of_edit_serves_what_a_clean_build_renders(make_site, monkeyp
         assert len(cache.files_used) >= 8  # (every course and lesson file was remembered)
         assert served == _pages(source, None), edit
     assert b"Third again" in served["courses/later/two/index.html"]  # a prerequisite's title
+
+
+def test_an_edit_indexes_only_the_part_of_the_index_it_changed(make_site, tmp_path, monkeypatch):
+    from trainkit import search
+
+    monkeypatch.setattr(search, "PART_PAGES", 3)
+    files = {f"courses/c{n}/course.yaml": f"title: Course {n}\nlessons: [a, b]\n" for n in range(4)}
+    files.update({f"courses/c{n}/{slug}.md": f"---\ntitle: {slug} of {n}\n---\nText {n}.\n"
+                  for n in range(4) for slug in "ab"})
+    source, out = make_site(files), tmp_path / "out"
+    build(source, out, jobs=2)
+    parts = sorted(p.parent.name for p in out.glob("pagefind/**/pagefind-entry.json"))
+    assert parts[0] == "pagefind" and len(parts) >= 3  # the site's own pages, and courses
+    indexed: list[list[str]] = []
+    real = search._run_pagefind
+    monkeypatch.setattr(search, "_run_pagefind",
+                        lambda pages, language: indexed.append([p.path for p in pages])
+                        or real(pages, language))
+    lesson = source / "courses/c2/a.md"
+    lesson.write_text(lesson.read_text() + "\nA new line.\n")
+    build(source, out, jobs=2)
+    # Indexed again: the part holding the edited lesson's course (and the site's own
+    # pages when those changed too); not the parts of other courses.
+    with_courses = [paths for paths in indexed if any(p.startswith("courses/") for p in paths)]
+    assert len(with_courses) == 1 and "courses/c2/a/index.html" in with_courses[0]
+    assert sum(map(len, indexed)) < len(list(out.glob("**/index.html")))

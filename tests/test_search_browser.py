@@ -93,3 +93,33 @@ def test_the_search_page_filters_by_course(browser, make_site, tmp_path, static_
         lambda d: [e.text.split("\n")[0] for e in
                    d.find_elements(By.CSS_SELECTOR, ".search-results .search-result a")]
         == ["Your warm market"])
+
+
+PARTED = {**SITE,
+          "courses/closing/course.yaml": "title: Closing\nlessons: [follow-up]\n",
+          "courses/closing/follow-up.md": "---\ntitle: The follow-up\n---\n"
+                                          "Send the zeppelin summary within a day.\n",
+          "courses/recruiting/course.yaml": "title: Recruiting\nlessons: [first-call]\n",
+          "courses/recruiting/first-call.md": "---\ntitle: The first call\n---\n"
+                                              "Open with the quokka question.\n"}
+
+
+def test_a_large_site_index_in_parts_is_searched_as_one(browser, make_site, tmp_path,
+                                                        static_server, monkeypatch) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from trainkit import search
+
+    monkeypatch.setattr(search, "PART_PAGES", 3)  # a "large" site: parts of about 3 pages
+    out = tmp_path / "parted"
+    build(make_site(PARTED), out)
+    parts = (out / "pagefind/trainkit-parts.json").read_text()
+    assert "part-1/" in parts and (out / "pagefind/part-1/pagefind-entry.json").is_file()
+    base = static_server(out, "/team/")
+    for word, title in (("xylophonist", "Your warm market"), ("zeppelin", "The follow-up"),
+                        ("quokka", "The first call"), ("notebook", "Welcome")):
+        browser.get(base + f"search/?q={word}")
+        _wait_for(browser, ".search-results .search-result", title)
+    WebDriverWait(browser, 15).until(  # every part's courses are offered as filters
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "select[name=course] option")) == 5)

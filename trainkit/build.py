@@ -86,7 +86,7 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
                                progress=progress, cache=cache)
     indexed = search and (site.versions is None or site.versions.this.current)
-    index, unindexed = (search_index(pages, site.config.language, cache) if indexed
+    index, unindexed = (search_index(pages, site.config.language, cache, jobs) if indexed
                         else ([], []))
     return site, pages + index, sorted(set(problems + found + unindexed)), theme
 

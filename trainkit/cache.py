@@ -64,8 +64,10 @@ class BodyCache:
     used: dict[str, "Rendered"] = field(default_factory=dict)
     changed: bool = False
     index_file: Path | None = None
-    """Where the last search index is kept, with the hash of the pages it indexed."""
-    index: tuple[str, dict[str, bytes]] | None = None
+    """Where the last search index is kept: each part's files by the hash of the pages
+    it indexed (see :mod:`trainkit.search`)."""
+    indexes: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    indexes_used: dict[str, dict[str, bytes]] = field(default_factory=dict)
     index_changed: bool = False
     pages: dict[str, bytes] = field(default_factory=dict)
     """Rendered pages by :func:`page_key`, from the previous build in this process."""
@@ -105,11 +107,12 @@ class BodyCache:
         index_file = source / CACHE_DIR / f"search-{__version__}.pickle"
         try:
             with index_file.open("rb") as f:
-                key, files = pickle.load(f)
-            index = (str(key), dict(files))
+                indexes = pickle.load(f)
+            if not isinstance(indexes, dict):
+                indexes = {}
         except Exception:
-            index = None
-        return cls(file, entries, index_file=index_file, index=index)
+            indexes = {}
+        return cls(file, entries, index_file=index_file, indexes=indexes)
 
     def get(self, key: str, targets: Mapping[str, str]) -> "Rendered | None":
         found = self.entries.get(key)
@@ -172,16 +175,26 @@ class BodyCache:
         self.rendered.append(path)
 
     def search_index(self, key: str) -> dict[str, bytes] | None:
-        """The search index files made last time from pages hashing to ``key``."""
-        return self.index[1] if self.index is not None and self.index[0] == key else None
+        """The files of a search index part made last time from pages hashing to ``key``."""
+        found = self.indexes.get(key)
+        if found is not None:
+            self.indexes_used[key] = found
+        return found
 
     def put_search_index(self, key: str, files: dict[str, bytes]) -> None:
-        self.index, self.index_changed = (key, files), True
+        self.indexes_used[key], self.index_changed = files, True
+
+    def keep_used_indexes(self) -> None:
+        """Forget the parts this build did not use (a long-running serve calls it after
+        each index, so old parts do not pile up)."""
+        if len(self.indexes_used) != len(self.indexes):
+            self.index_changed = True
+        self.indexes, self.indexes_used = self.indexes_used, {}
 
     def index_payload(self) -> bytes | None:
-        if not self.index_changed or self.index is None:
+        if not self.index_changed:
             return None
-        return pickle.dumps(self.index, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(self.indexes, protocol=pickle.HIGHEST_PROTOCOL)
 
     def payload(self) -> bytes | None:
         """What to save (only what this build used, so stale entries go), or None

@@ -11,8 +11,15 @@ from any sub-path.
 We speak the binary's ``--service`` protocol (what Pagefind's own Python and Node APIs
 speak: base64 JSON messages ending in ``,``) instead of using ``pagefind.index``,
 because that API reads one answer every 100 ms: 5 s for 50 pages, 100 s for 1,000.
-Here all files are sent at once and the answers read as they come: 1,000 lessons
-index in well under a second.
+Here all files are sent at once and the answers read as they come.
+
+A large site's index is made in parts of about :data:`PART_PAGES` pages, each a whole
+Pagefind index of some courses (a course never spans two parts): ``pagefind/`` holds
+the first, ``pagefind/part-N/`` the others, and ``pagefind/trainkit-parts.json`` lists
+them for ``search.js``, which merges them into one search (Pagefind's ``mergeIndex``).
+So an edit re-indexes only the part holding the pages it changed, the parts are indexed
+in parallel (one Pagefind process each, ``--jobs`` at a time: each is single-threaded),
+and no Pagefind process holds more than one part of the site in memory.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import json
 import os
 import subprocess
 import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
 from .cache import BodyCache
@@ -32,6 +41,10 @@ from .render import Page
 
 BUNDLE = "pagefind/"
 """Where the index goes in the output."""
+PARTS = "trainkit-parts.json"
+"""In the bundle: the folders of the other parts, relative to it."""
+PART_PAGES = 1000
+"""About how many pages one part of the index holds."""
 MARKER = b"data-pagefind-body"
 TIMEOUT = 120.0
 NOT_CONTENT = ("[hidden]", "nav", "form", "button", "script", "template")
@@ -45,32 +58,67 @@ class SearchUnavailable(Exception):
     """The index could not be built; the site still is, without search."""
 
 
-def search_index(pages: list[Page], language: str,
-                 cache: BodyCache | None = None) -> tuple[list[Page], list[Problem]]:
+def search_index(pages: list[Page], language: str, cache: BodyCache | None = None,
+                 jobs: int = 1) -> tuple[list[Page], list[Problem]]:
     """The index of every page that opted in (the current version only: not ``v/``).
 
-    When the indexed pages are byte for byte those of the last build, its index is used
-    again: Pagefind is the slowest step of a rebuild, and it writes filter files in
-    hash-map order, so reusing the index also keeps repeated builds byte-identical.
+    A part whose pages are byte for byte those of the last build is used again:
+    Pagefind is the slowest step of a rebuild, and it writes filter files in hash-map
+    order, so reusing a part also keeps repeated builds byte-identical.
     """
     chosen = [p for p in pages if p.path.endswith(".html") and not p.path.startswith("v/")
               and MARKER in p.content]
     if not chosen:
         return [], []
-    key = _pages_key(chosen, language)
-    files = cache.search_index(key) if cache is not None else None
-    if files is None:
-        try:
-            files = _run_pagefind(chosen, language)
-        except SearchUnavailable as exc:
-            return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
+    parts = _parts(chosen)
+    keys = [_pages_key(part, language) for part in parts]
+    found = [cache.search_index(key) if cache is not None else None for key in keys]
+    todo = [i for i, files in enumerate(found) if files is None]
+    try:
+        with ThreadPoolExecutor(max(1, min(jobs, len(todo)))) as pool:
+            made = list(pool.map(lambda i: _run_pagefind(parts[i], language), todo))
+    except SearchUnavailable as exc:
+        return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
+    for i, files in zip(todo, made):
+        found[i] = files
         if cache is not None:
-            cache.put_search_index(key, files)
-    languages = json.loads(files.get("pagefind-entry.json", b"{}")).get("languages", {})
-    wasm = {f"wasm.{v['wasm']}.pagefind" for v in languages.values()}
-    return [Page(BUNDLE + name, content) for name, content in sorted(files.items())
-            if not name.startswith(_UNUSED)
-            and (name in wasm or not name.startswith("wasm."))], []
+            cache.put_search_index(keys[i], files)
+    if cache is not None:
+        cache.keep_used_indexes()
+    out = []
+    folders = [""] + [f"part-{n}/" for n in range(1, len(parts))]
+    for folder, files in zip(folders, found):
+        assert files is not None
+        languages = json.loads(files.get("pagefind-entry.json", b"{}")).get("languages", {})
+        wasm = {f"wasm.{v['wasm']}.pagefind" for v in languages.values()}
+        out += [Page(BUNDLE + folder + name, content) for name, content in sorted(files.items())
+                if not name.startswith(_UNUSED)
+                and (name in wasm or not name.startswith("wasm."))
+                and (not folder or not name.startswith(_PRIMARY_ONLY))]
+    out.append(Page(BUNDLE + PARTS, json.dumps({"parts": folders[1:]}).encode()))
+    return out, []
+
+
+_PRIMARY_ONLY = ("pagefind.js", "pagefind-worker.js", "wasm.")
+"""Files only the first part needs: the others are merged into its search, which loads
+their index files with its own script and WebAssembly."""
+
+
+def _parts(pages: list[Page]) -> list[list[Page]]:
+    """The pages in parts of about PART_PAGES. The first holds the pages that are not in
+    a course (home, paths, library: few, and they change with every lesson, since they
+    show each lesson's progress); each course (``courses/<slug>/…``) is in one of the
+    others, chosen by a hash of its slug, so that it stays there as courses come and go."""
+    if len(pages) <= PART_PAGES:
+        return [pages]
+    site = [page for page in pages if not page.path.startswith("courses/")]
+    count = -(-(len(pages) - len(site)) // PART_PAGES)
+    parts: list[list[Page]] = [[] for _ in range(count)]
+    for page in pages:
+        if page.path.startswith("courses/"):
+            slug = page.path.split("/", 2)[1]
+            parts[zlib.crc32(slug.encode()) % count].append(page)
+    return [site, *(part for part in parts if part)]
 
 
 def _pages_key(pages: list[Page], language: str) -> str:

@@ -9,6 +9,13 @@ function pagefind() {
     engine = import(new URL("pagefind/pagefind.js", root).href).then(async (pf) => {
       await pf.options({ baseUrl: root.pathname, excerptLength: 24 });
       await pf.init();
+      // A large site's index comes in parts (trainkit-parts.json): search them as one.
+      const listed = await fetch(new URL("pagefind/trainkit-parts.json", root))
+        .then((r) => (r.ok ? r.json() : { parts: [] })).catch(() => ({ parts: [] }));
+      for (const part of listed.parts || []) {
+        await pf.mergeIndex(new URL("pagefind/" + part, root).pathname,
+                            { baseUrl: root.pathname, excerptLength: 24 });
+      }
       return pf;
     });
     engine.catch(() => { engine = null; });
