@@ -142,16 +142,21 @@ def run_size(size: int, corpus: Path, out: Path, peers: Path | None, wanted: set
     # trainkit alone: a rebuild with no change, then after editing one lesson.
     build = commands["trainkit"]
     measure(build)
-    nochange = [measure(build)[0] for _ in range(runs)]
+    nochange = [measure(build) for _ in range(runs)]
     lesson = next((corpus / "trainkit" / "courses").glob("*/*.md"))
     original = lesson.read_text(encoding="utf-8")
     edits = []
     for i in range(runs):
         lesson.write_text(original + f"\n\nEdit number {i}.\n", encoding="utf-8")
-        edits.append(measure(build)[0])
+        edits.append(measure(build))
     lesson.write_text(original, encoding="utf-8")
-    print(f"\ntrainkit no-change rebuild: {statistics.median(nochange):.2f} s; "
-          f"one-lesson-edit rebuild: {statistics.median(edits):.2f} s (medians of {runs})")
+
+    def summary(found: list[tuple[float, float, int]]) -> str:
+        return (f"{statistics.median(r[0] for r in found):.2f} s, "
+                f"peak {statistics.median(r[2] for r in found) / 1e6:.0f} MB")
+
+    print(f"\ntrainkit no-change rebuild: {summary(nochange)}; one-lesson-edit rebuild: "
+          f"{summary(edits)} (medians of {runs})")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import markdown
 from markdown.extensions.toc import TocExtension
 
 from ..problems import Problem, error
+from . import quick_inline
 from .links import AnchorRef, LinkExtension
 from .tasklist import ChecklistItem, TaskListExtension
 
@@ -52,6 +53,7 @@ class MarkdownRenderer:
             ],
             output_format="html",
         )
+        quick_inline.install(self._md)
 
     def render(self, text: str, *, source: str, body_line: int, page_url: str,
                owner: str, targets: Mapping[str, str]) -> Rendered:
