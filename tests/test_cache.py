@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from trainkit import uptodate
+from trainkit import loader, uptodate
 from trainkit.build import build, check
 from trainkit.cache import CACHE_DIR, BodyCache
 
@@ -181,3 +181,19 @@ def test_an_edit_indexes_only_the_part_of_the_index_it_changed(make_site, tmp_pa
     with_courses = [paths for paths in indexed if any(p.startswith("courses/") for p in paths)]
     assert len(with_courses) == 1 and "courses/c2/a/index.html" in with_courses[0]
     assert sum(map(len, indexed)) < len(list(out.glob("**/index.html")))
+
+
+def test_a_build_reads_again_only_the_files_that_changed(make_site, tmp_path, monkeypatch):
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the stat of fresh files too
+    source, out = make_site(INCREMENTAL), tmp_path / "out"
+    build(source, out, jobs=1)
+    read: list[str] = []
+    real = loader.read_text
+    monkeypatch.setattr(loader, "read_text", lambda file, name: read.append(name)
+                        or real(file, name))
+    third = source / "courses/basics/third.md"
+    third.write_text("---\ntitle: Third, renamed\n---\nThird.\n")
+    build(source, out, jobs=1)
+    assert "courses/basics/third.md" in read
+    assert not [name for name in read if name.endswith(".md") and "third" not in name]
+    assert "Third, renamed" in (out / "courses/basics/fourth/index.html").read_text()

@@ -128,6 +128,7 @@ def build(source: Path, out: Path, strict: bool = False,
     stats = write_site(out, pages, copies, spare=source / CACHE_DIR / SPARE, trusted=trusted)
     save_cache(cache.file, cache.payload())
     save_cache(cache.index_file, cache.index_payload())
+    save_cache(cache.files_file, cache.files_payload())
     counts = Counts(sum(1 for page in pages if page.path.endswith(".html")),
                     len(site.courses), len(site.lessons))
     uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts,

@@ -81,7 +81,9 @@ class BodyCache:
     documents_used: dict[str, "Document"] = field(default_factory=dict)
     files: dict[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=dict)
     """What reading each file gave, by its absolute path, with the stat it was read at
-    (see :meth:`trainkit.loader.Folder.remember`)."""
+    (see :meth:`trainkit.loader.Folder.remember`): kept between builds too, so a build
+    after an edit reads only the files that changed."""
+    files_file: Path | None = None
     files_used: dict[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=dict)
     planned: dict[str, tuple[Any, bytes]] = field(default_factory=dict)
     """Each page's output path → (what its context is made from, its bytes), from the
@@ -95,24 +97,11 @@ class BodyCache:
     def open(cls, source: Path) -> "BodyCache":
         import markdown
 
-        name = f"bodies-{__version__}-md{markdown.__version__}.pickle"
-        file = source / CACHE_DIR / name
-        try:
-            with file.open("rb") as f:
-                entries = pickle.load(f)
-            if not isinstance(entries, dict):
-                entries = {}
-        except Exception:  # a missing, old or damaged cache is simply rebuilt
-            entries = {}
+        file = source / CACHE_DIR / f"bodies-{__version__}-md{markdown.__version__}.pickle"
         index_file = source / CACHE_DIR / f"search-{__version__}.pickle"
-        try:
-            with index_file.open("rb") as f:
-                indexes = pickle.load(f)
-            if not isinstance(indexes, dict):
-                indexes = {}
-        except Exception:
-            indexes = {}
-        return cls(file, entries, index_file=index_file, indexes=indexes)
+        files_file = source / CACHE_DIR / f"files-{__version__}.pickle"
+        return cls(file, _load(file), index_file=index_file, indexes=_load(index_file),
+                   files_file=files_file, files=_load(files_file))
 
     def get(self, key: str, targets: Mapping[str, str]) -> "Rendered | None":
         found = self.entries.get(key)
@@ -196,9 +185,27 @@ class BodyCache:
             return None
         return pickle.dumps(self.indexes, protocol=pickle.HIGHEST_PROTOCOL)
 
+    def files_payload(self) -> bytes | None:
+        """The files read (see :attr:`files`), to save when they differ from those loaded."""
+        if len(self.files_used) == len(self.files) and all(
+                self.files.get(name) is entry for name, entry in self.files_used.items()):
+            return None
+        return pickle.dumps(self.files_used, protocol=pickle.HIGHEST_PROTOCOL)
+
     def payload(self) -> bytes | None:
         """What to save (only what this build used, so stale entries go), or None
         when nothing changed."""
         if not self.changed and len(self.used) == len(self.entries):
             return None
         return pickle.dumps(self.used, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load(file: Path) -> dict[Any, Any]:
+    """A pickled dict from the cache; empty when missing, old or damaged (it is simply
+    made again)."""
+    try:
+        with file.open("rb") as f:
+            found = pickle.load(f)
+        return found if isinstance(found, dict) else {}
+    except Exception:
+        return {}

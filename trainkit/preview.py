@@ -150,7 +150,8 @@ class Preview:
 
     def _body_cache(self) -> BodyCache:
         if self.bodies is None:
-            self.bodies = BodyCache(None, BodyCache.open(self.source).entries)
+            opened = BodyCache.open(self.source)
+            self.bodies = BodyCache(None, opened.entries, files=opened.files)
         else:
             self.bodies = self.bodies.following()
         return self.bodies
