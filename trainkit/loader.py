@@ -324,20 +324,23 @@ def _load_lesson(folder: Folder, file: Path, course: str,
                            lambda: _read_lesson(folder, file, course), problems)
 
 
-def _read_lesson(folder: Folder, file: Path, course: str) -> tuple[Lesson | None, list[Problem]]:
+def _parsed(folder: Folder, file: Path, fields: dict[str, schema.Field], what: str,
+            make: Callable[[Any, dict[str, Any], str], T]) -> tuple[T | None, list[Problem]]:
+    """``make(doc, values, name)`` from a Markdown file, or None; and the problems."""
     problems: list[Problem] = []
-    read = _read_markdown(folder, file, schema.LESSON, "a lesson's front matter", problems)
-    if read is None:
-        return None, problems
-    doc, v, name = read
-    return Lesson(
+    read = _read_markdown(folder, file, fields, what, problems)
+    return (make(*read) if read is not None else None), problems
+
+
+def _read_lesson(folder: Folder, file: Path, course: str) -> tuple[Lesson | None, list[Problem]]:
+    return _parsed(folder, file, schema.LESSON, "a lesson's front matter",
+                   lambda doc, v, name: Lesson(
         course=course, slug=file.stem, source=name, title=v["title"], body=doc.body,
         body_line=doc.body_line, summary=v.get("summary", ""), duration=v.get("duration"),
         objectives=v.get("objectives", ()), prerequisites=v.get("prerequisites", ()),
         links=v.get("links", ()), tags=v.get("tags", ()), author=v.get("author"),
         updated=v.get("updated"), repeat=v.get("repeat"), draft=v.get("draft", False),
-        upline=folder.upline, lines=_key_and_item_lines(doc.meta),
-    ), problems
+        upline=folder.upline, lines=_key_and_item_lines(doc.meta)))
 
 
 def _key_and_item_lines(meta: YamlMap) -> dict[str, int]:
@@ -369,16 +372,11 @@ def _load_links(folder: Folder, sub: str, course: str | None,
 
 def _read_link(folder: Folder, file: Path, course: str | None,
                ) -> tuple[Link | None, list[Problem]]:
-    problems: list[Problem] = []
-    read = _read_markdown(folder, file, schema.LINK, "a curated link's front matter", problems)
-    if read is None:
-        return None, problems
-    doc, v, name = read
-    return Link(
+    return _parsed(folder, file, schema.LINK, "a curated link's front matter",
+                   lambda doc, v, name: Link(
         slug=file.stem, source=name, title=v["title"], url=v["url"],
         url_line=doc.meta.line_of("url"), note=doc.body, note_line=doc.body_line,
-        tags=v.get("tags", ()), added=v.get("added"), course=course, upline=folder.upline,
-    ), problems
+        tags=v.get("tags", ()), added=v.get("added"), course=course, upline=folder.upline))
 
 
 def _load_path(folder: Folder, file: Path, problems: list[Problem]) -> LearningPath | None:
@@ -422,11 +420,8 @@ def _load_section(folder: Folder, file: Path, problems: list[Problem]) -> Sectio
 
 
 def _read_section(folder: Folder, file: Path) -> tuple[Section | None, list[Problem]]:
-    problems: list[Problem] = []
-    read = _read_markdown(folder, file, schema.SECTION, "a section's front matter", problems)
-    if read is None:
-        return None, problems
-    doc, v, name = read
-    return Section(source=name, target=v["for"], body=doc.body, body_line=doc.body_line,
-                   title=v.get("title"), placement=v.get("placement", "end"),
-                   upline=folder.upline, line=doc.meta.line_of("for")), problems
+    return _parsed(folder, file, schema.SECTION, "a section's front matter",
+                   lambda doc, v, name: Section(
+        source=name, target=v["for"], body=doc.body, body_line=doc.body_line,
+        title=v.get("title"), placement=v.get("placement", "end"), upline=folder.upline,
+        line=doc.meta.line_of("for")))
