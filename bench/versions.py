@@ -7,7 +7,7 @@ import shutil, statistics, subprocess, sys, time
 from pathlib import Path
 
 CORPUS = Path("/tmp/corpus-1k/trainkit")
-ROOT = Path("/tmp/bench-versions")
+ROOT = Path("/dev/shm/bench-versions" if Path("/dev/shm").is_dir() else "/tmp/bench-versions")  # tmpfs: disk is noisy
 shutil.rmtree(ROOT, ignore_errors=True)
 plain = ROOT / "plain"
 shutil.copytree(CORPUS, plain)
