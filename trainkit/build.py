@@ -109,14 +109,21 @@ def build(source: Path, out: Path, strict: bool = False,
     jobs = jobs or os.cpu_count() or 1
     snapshots = plan(source)
     site, pages, problems, theme = check(source, strict, progress=progress, jobs=jobs,
-                                         cache=cache, edition=snapshots)
+                                         cache=cache, edition=snapshots, search=False)
     problems = sorted(set(problems + snapshots.problems))
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
     older = build_snapshots(snapshots, site, theme, pages, jobs=jobs, cache=cache)
-    problems = sorted(set(problems + older.problems))
+    # Saved now, and let go of, so that the rendered Markdown is not held in memory
+    # while Pagefind runs (the cache never changes results, whatever happens next).
+    save_cache(cache.file, cache.payload())
+    save_cache(cache.files_file, cache.files_payload())
+    cache.release_bodies()
+    index, unindexed = search_index(pages, site.config.language, cache, jobs)
+    problems = sorted(set(problems + older.problems + unindexed))
     if has_errors(problems, strict):
         raise ContentError(problems)
+    pages += index
     if len(older.summaries) > 1:  # with snapshots, the feed lists what each version changed
         feed = Page(urls.FEED, version_feed(site, change_list(older.summaries)))
         pages = [feed if page.path == urls.FEED else page for page in pages]
@@ -126,9 +133,7 @@ def build(source: Path, out: Path, strict: bool = False,
     trusted = uptodate.trusted(uptodate.last(source, out), older.keys)
     uptodate.forget(source)
     stats = write_site(out, pages, copies, spare=source / CACHE_DIR / SPARE, trusted=trusted)
-    save_cache(cache.file, cache.payload())
     save_cache(cache.index_file, cache.index_payload())
-    save_cache(cache.files_file, cache.files_payload())
     counts = Counts(sum(1 for page in pages if page.path.endswith(".html")),
                     len(site.courses), len(site.lessons))
     uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts,

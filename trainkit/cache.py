@@ -160,7 +160,8 @@ class BodyCache:
         return found
 
     def put_page(self, key: str, path: str, content: bytes) -> None:
-        self.pages_used[key] = content
+        if self.file is None:  # (a later build in this process may use it: serve)
+            self.pages_used[key] = content
         self.rendered.append(path)
 
     def search_index(self, key: str) -> dict[str, bytes] | None:
@@ -184,6 +185,12 @@ class BodyCache:
         if not self.index_changed:
             return None
         return pickle.dumps(self.indexes, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def release_bodies(self) -> None:
+        """Let go of everything but the search index parts (once saved)."""
+        self.entries, self.used, self.files, self.files_used = {}, {}, {}, {}
+        self.memo, self.memo_used, self.documents, self.documents_used = {}, {}, {}, {}
+        _return_freed_memory()
 
     def files_payload(self) -> bytes | None:
         """The files read (see :attr:`files`), to save when they differ from those loaded."""
@@ -209,3 +216,19 @@ def _load(file: Path) -> dict[Any, Any]:
         return found if isinstance(found, dict) else {}
     except Exception:
         return {}
+
+
+def _return_freed_memory() -> None:
+    """Hand memory just freed back to the system (glibc keeps it for the process
+    otherwise), so Pagefind, started next, does not come on top of it."""
+    import gc
+    import sys
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass

@@ -69,7 +69,7 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
             content = before[1]  # nothing it is made from changed: not even its context
         else:
             content = _render_page(env, page.make(), path, fingerprint, cache)
-        if cache is not None:
+        if cache is not None and cache.file is None:  # (kept for serve's next rebuild)
             cache.planned_used[path] = (inputs, content)
         out.append(Page(path, content))
         if progress is not None and done % 50 == 0:
@@ -83,9 +83,11 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
 
 def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fingerprint: str,
                  cache: BodyCache | None) -> bytes:
-    """A page's bytes: the cached ones when the theme saw the same context before."""
-    key = page_key(context, fingerprint) if cache is not None else ""
-    content = cache.page(key) if cache is not None else None
+    """A page's bytes: the cached ones when the theme saw the same context before (in a
+    process that builds again: serve)."""
+    kept = cache is not None and cache.file is None
+    key = page_key(context, fingerprint) if kept else ""
+    content = cache.page(key) if kept else None  # type: ignore[union-attr]
     if content is None:
         content = env.get_template(context["template"]).render(context).encode("utf-8")
         if cache is not None:

@@ -43,7 +43,7 @@ BUNDLE = "pagefind/"
 """Where the index goes in the output."""
 PARTS = "trainkit-parts.json"
 """In the bundle: the folders of the other parts, relative to it."""
-PART_PAGES = 1000
+PART_PAGES = 500
 """About how many pages one part of the index holds."""
 MARKER = b"data-pagefind-body"
 TIMEOUT = 120.0
