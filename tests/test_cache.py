@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+from conftest import write_files
 from trainkit import loader, uptodate
 from trainkit.build import build, check
 from trainkit.cache import CACHE_DIR, BodyCache
@@ -197,3 +199,28 @@ def test_a_build_reads_again_only_the_files_that_changed(make_site, tmp_path, mo
     assert "courses/basics/third.md" in read
     assert not [name for name in read if name.endswith(".md") and "third" not in name]
     assert "Third, renamed" in (out / "courses/basics/fourth/index.html").read_text()
+
+
+def test_serve_looks_only_at_the_course_folders_the_watcher_saw_change(make_site, monkeypatch):
+    from trainkit.preview import Preview
+
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # (so stat alone would skip files too)
+    preview = Preview(make_site(INCREMENTAL))
+    assert not preview.rebuild().failed
+    looked: list[str] = []
+    real = os.stat
+    monkeypatch.setattr(loader.os, "stat", lambda path, *a, **k: looked.append(str(path))
+                        or real(path, *a, **k))
+    one = preview.source / "courses/later/one.md"
+    one.write_text("---\ntitle: One, again\n---\nOne.\n")
+    result = preview.rebuild({"courses/later/one.md"})
+    assert not result.failed and "courses/later/one/index.html" in result.changed
+    assert b"One, again" in preview.current().files["courses/later/one/index.html"].content
+    assert [p for p in looked if "/courses/later/" in p]
+    assert not [p for p in looked if "/courses/basics/" in p]  # not even a stat
+    # A new course folder is found, by its path in the list.
+    write_files(preview.source, {"courses/extra/course.yaml": "title: Extra\nlessons: [x]\n",
+                                 "courses/extra/x.md": "---\ntitle: X\n---\nX.\n"})
+    result = preview.rebuild({"courses/extra"})
+    assert "courses/extra/x/index.html" in preview.current().files
+    preview.close()

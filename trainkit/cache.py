@@ -84,6 +84,12 @@ class BodyCache:
     (see :meth:`trainkit.loader.Folder.remember`): kept between builds too, so a build
     after an edit reads only the files that changed."""
     files_file: Path | None = None
+    changed: frozenset[str] | None = None
+    """In serve: every path (relative to the source) the watcher saw change since the
+    previous rebuild; None when not known (then each file's stat is looked at)."""
+    courses: dict[str, Any] = field(default_factory=dict)
+    """In serve: what loading each course folder gave in the previous rebuild."""
+    courses_used: dict[str, Any] = field(default_factory=dict)
     files_used: dict[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=dict)
     planned: dict[str, tuple[Any, bytes]] = field(default_factory=dict)
     """Each page's output path → (what its context is made from, its bytes), from the
@@ -129,7 +135,8 @@ class BodyCache:
         return BodyCache(None, dict(self.used or self.entries),
                          pages=dict(self.pages_used or self.pages), templates=self.templates,
                          documents=dict(self.documents_used or self.documents),
-                         files=dict(self.files_used or self.files),
+                         files={**self.files, **self.files_used},
+                         courses=dict(self.courses_used or self.courses),
                          planned=dict(self.planned_used or self.planned),
                          memo=dict(self.memo_used or self.memo))
 

@@ -218,6 +218,34 @@ def _check_slug(folder: Folder, file: Path, name: str, problems: list[Problem]) 
 def _load_course(
     folder: Folder, course_dir: Path, problems: list[Problem]
 ) -> tuple[Course | None, list[Lesson], list[Link]]:
+    """A course folder: in serve, what it gave last time when the watcher saw nothing
+    in it change (nothing under it is then even looked at)."""
+    cache = folder.cache
+    if cache is None:
+        course, lessons, links, found = _read_course_folder(folder, course_dir)
+        problems += found
+        return course, lessons, links
+    name = folder.name(course_dir)
+    entry = cache.courses.get(name)
+    if (entry is None or entry[0] != folder.upline or cache.changed is None
+            or any(p == name or p.startswith(name + "/") for p in cache.changed)):
+        entry = (folder.upline, _read_course_folder(folder, course_dir))
+    cache.courses_used[name] = entry
+    course, lessons, links, found = entry[1]
+    problems += found
+    return course, lessons, list(links)
+
+
+def _read_course_folder(folder: Folder, course_dir: Path,
+                        ) -> tuple[Course | None, list[Lesson], list[Link], list[Problem]]:
+    problems: list[Problem] = []
+    course, lessons, links = _read_course_files(folder, course_dir, problems)
+    return course, lessons, links, problems
+
+
+def _read_course_files(
+    folder: Folder, course_dir: Path, problems: list[Problem]
+) -> tuple[Course | None, list[Lesson], list[Link]]:
     slug = course_dir.name
     if not _check_slug(folder, course_dir, slug, problems):
         return None, [], []

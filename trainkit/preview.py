@@ -35,6 +35,10 @@ from .render import Page
 from .search import BUNDLE, search_index
 
 
+MAX_LISTED_CHANGES = 200
+"""More changes at once than this (a git checkout): every file's stat is looked at."""
+
+
 @dataclass(frozen=True, slots=True)
 class File:
     """One file of the built site, in memory."""
@@ -148,20 +152,25 @@ class Preview:
     _indexer: SearchIndexer | None = None
     _rebuilds: int = 0
 
-    def _body_cache(self) -> BodyCache:
+    def _body_cache(self, changed: set[str] | None) -> BodyCache:
         if self.bodies is None:
             opened = BodyCache.open(self.source)
             self.bodies = BodyCache(None, opened.entries, files=opened.files)
         else:
             self.bodies = self.bodies.following()
+            if changed is not None and len(changed) <= MAX_LISTED_CHANGES:
+                self.bodies.changed = frozenset(changed)
         return self.bodies
 
     def current(self) -> Snapshot:
         with self._cond:
             return self.snapshot
 
-    def rebuild(self) -> RebuildResult:
-        """Run the pipeline and swap in what changed. Never raises for bad content."""
+    def rebuild(self, changed: set[str] | None = None) -> RebuildResult:
+        """Run the pipeline and swap in what changed. Never raises for bad content.
+        ``changed``: the files and folders (relative to the source) the watcher saw
+        change since the previous rebuild began, when it has seen them all; a course
+        folder with none of them is then not looked at again (see loader.Folder)."""
         # Python's cycle collector would walk every object of a large site, several times
         # per rebuild (most of a rebuild's time at 10,000 lessons). It waits until the
         # new pages are served; then it runs once, over what this rebuild made, and what
@@ -170,7 +179,7 @@ class Preview:
         # at again, for the rare cycle among replaced objects (an old theme's templates).
         gc.disable()
         try:
-            return self._rebuild()
+            return self._rebuild(changed)
         finally:
             self._rebuilds += 1
             if self._rebuilds % 50 == 0:
@@ -179,7 +188,7 @@ class Preview:
             gc.freeze()
             gc.enable()
 
-    def _rebuild(self) -> RebuildResult:
+    def _rebuild(self, changed: set[str] | None) -> RebuildResult:
         started = time.perf_counter()
         old = self.current()
         old_problems, self.problems = self.problems, []
@@ -189,7 +198,8 @@ class Preview:
         title = old.title
         try:
             site, pages, problems, theme = check(self.source, include_drafts=True,
-                                                 cache=self._body_cache(), search=False)
+                                                 cache=self._body_cache(changed),
+                                                 search=False)
             if site is not None:
                 title = site.config.title
             if site is not None and theme is not None and not has_errors(problems):

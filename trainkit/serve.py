@@ -330,12 +330,14 @@ def serve(source: Path, host: str = "127.0.0.1", port: int = 8000,
         click.echo(f"warning: --host {host or '0.0.0.0'} makes this preview, drafts included, "
                    "readable by anyone on your network. Leave out --host to keep it on "
                    "this computer.", err=True)
-    result = preview.rebuild()
-    if result.problems:
-        print_result(result, [], first=True)
+    # Watching starts first, so that every change after the first build's reads is seen
+    # (rebuilds then look again only at the folders that changed).
     queue = ChangeQueue()
     watcher = Watcher(source, queue)
     watcher.start()
+    result = preview.rebuild()
+    if result.problems:
+        print_result(result, [], first=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                      name="trainkit-http", daemon=True).start()
     threading.Thread(target=_rebuild_loop, args=(preview, queue, stop, result.problems),
@@ -362,7 +364,7 @@ def _rebuild_loop(preview: Preview, queue: ChangeQueue, stop: threading.Event,
         if changes is None:
             return
         try:
-            result = preview.rebuild()
+            result = preview.rebuild(changes)
             print_result(result, shown)
             shown = result.problems
         except Exception:  # printing must not end the loop either
