@@ -92,13 +92,16 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
 
 
 def build(source: Path, out: Path, strict: bool = False,
-          progress: Progress | None = None, jobs: int | None = None) -> BuildResult:
-    """The whole pipeline. Raises ContentError (nothing written) when content has errors."""
+          progress: Progress | None = None, jobs: int | None = None,
+          changed_known: bool = False) -> BuildResult:
+    """The whole pipeline. Raises ContentError (nothing written) when content has errors.
+    ``changed_known``: the caller has just found with :func:`uptodate.unchanged` that
+    there is something to build (the command line does, before importing all this)."""
     started = time.perf_counter()
     started_ns = time.time_ns()
     find_source(source)
     check_out_dir(source, out)
-    last = uptodate.unchanged(source, out, strict)
+    last = None if changed_known else uptodate.unchanged(source, out, strict)
     if last is not None:
         return BuildResult(last.counts, last.problems, time.perf_counter() - started,
                            unchanged=True)

@@ -84,7 +84,7 @@ class BodyCache:
     (see :meth:`trainkit.loader.Folder.remember`): kept between builds too, so a build
     after an edit reads only the files that changed."""
     files_file: Path | None = None
-    changed: frozenset[str] | None = None
+    watched: frozenset[str] | None = None
     """In serve: every path (relative to the source) the watcher saw change since the
     previous rebuild; None when not known (then each file's stat is looked at)."""
     courses: dict[str, Any] = field(default_factory=dict)
@@ -119,6 +119,12 @@ class BodyCache:
     def put(self, key: str, rendered: "Rendered") -> None:
         self.used[key] = rendered
         self.changed = True
+
+    @property
+    def in_process(self) -> bool:
+        """Kept in memory for the next build of this process (serve), not in a file: only
+        then are rendered pages worth keeping."""
+        return self.file is None
 
     def job_key(self, job: "BodyJob") -> str:
         """:func:`job_key`, remembered for the next rebuild of this process (hashing
@@ -167,7 +173,7 @@ class BodyCache:
         return found
 
     def put_page(self, key: str, path: str, content: bytes) -> None:
-        if self.file is None:  # (a later build in this process may use it: serve)
+        if self.in_process:
             self.pages_used[key] = content
         self.rendered.append(path)
 

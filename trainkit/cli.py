@@ -114,7 +114,8 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
 
     bar = ProgressBar()
     try:
-        result = run_build(source, out, strict=strict, progress=bar, jobs=jobs)
+        result = run_build(source, out, strict=strict, progress=bar, jobs=jobs,
+                           changed_known=True)
     except UsageError as exc:
         fail_usage(str(exc))
     except ContentError as exc:

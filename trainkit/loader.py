@@ -8,7 +8,6 @@ Nothing is cross-checked here (that is :mod:`trainkit.resolve`); this stage answ
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, TypeVar
 
@@ -16,6 +15,7 @@ from . import schema, uptodate
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
                     SiteConfig, StaticFile, Upline)
 from .problems import Problem, error, warning
+from .write import stamp
 from .sourcefile import (FrontMatterDoc, YamlList, YamlMap, parse_yaml, read_text,
                          split_front_matter)
 
@@ -76,14 +76,14 @@ class Folder:
             st = os.stat(file)
         except OSError:
             st = None
-        stamp = (kind, st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns) if st else None
+        key = (kind, *stamp(st)) if st else None
         entry = self.cache.files.get(str(file))
-        if stamp is not None and entry is not None and entry[0] == stamp:
+        if key is not None and entry is not None and entry[0] == key:
             result, found = entry[1], entry[2]
         else:
             result, found = load()
-        if stamp is not None and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > uptodate.RECENT_NS:
-            self.cache.files_used[str(file)] = (stamp, result, found)
+        if st is not None and uptodate.settled(max(st.st_mtime_ns, st.st_ctime_ns)):
+            self.cache.files_used[str(file)] = (key, result, found)
         problems += found
         return result
 
@@ -227,8 +227,8 @@ def _load_course(
         return course, lessons, links
     name = folder.name(course_dir)
     entry = cache.courses.get(name)
-    if (entry is None or entry[0] != folder.upline or cache.changed is None
-            or any(p == name or p.startswith(name + "/") for p in cache.changed)):
+    if (entry is None or entry[0] != folder.upline or cache.watched is None
+            or any(p == name or p.startswith(name + "/") for p in cache.watched)):
         entry = (folder.upline, _read_course_folder(folder, course_dir))
     cache.courses_used[name] = entry
     course, lessons, links, found = entry[1]

@@ -159,7 +159,7 @@ class Preview:
         else:
             self.bodies = self.bodies.following()
             if changed is not None and len(changed) <= MAX_LISTED_CHANGES:
-                self.bodies.changed = frozenset(changed)
+                self.bodies.watched = frozenset(changed)
         return self.bodies
 
     def current(self) -> Snapshot:

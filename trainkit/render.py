@@ -69,7 +69,7 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
             content = before[1]  # nothing it is made from changed: not even its context
         else:
             content = _render_page(env, page.make(), path, fingerprint, cache)
-        if cache is not None and cache.file is None:  # (kept for serve's next rebuild)
+        if cache is not None and cache.in_process:
             cache.planned_used[path] = (inputs, content)
         out.append(Page(path, content))
         if progress is not None and done % 50 == 0:
@@ -85,7 +85,7 @@ def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fin
                  cache: BodyCache | None) -> bytes:
     """A page's bytes: the cached ones when the theme saw the same context before (in a
     process that builds again: serve)."""
-    kept = cache is not None and cache.file is None
+    kept = cache is not None and cache.in_process
     key = page_key(context, fingerprint) if kept else ""
     content = cache.page(key) if kept else None  # type: ignore[union-attr]
     if content is None:

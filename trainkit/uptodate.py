@@ -23,14 +23,12 @@ from pathlib import Path
 from . import __version__
 from .cache import CACHE_DIR
 from .problems import Problem
-from .write import SOURCE_FOLDERS, Trusted, save_cache
+from .write import SOURCE_FOLDERS, Stamp, Trusted, save_cache, stamp
 
 MANIFEST = "last-build.pickle"
 CONFIG_FILE = "trainkit.yaml"
 RECENT_NS = 2_000_000_000
 """Files changed this recently are read again (here, and by serve's rebuilds)."""
-Stamp = tuple[int, int, int, int]
-"""(mtime_ns, ctime_ns, size, inode)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +71,11 @@ def _code() -> tuple[tuple[str, Stamp], ...]:
     return tuple(sorted(found.items()))
 
 
-def _stamp(st: os.stat_result) -> Stamp:
-    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+def settled(changed_ns: int, at_ns: int | None = None) -> bool:
+    """Whether a file last changed at ``changed_ns`` (the later of its modification and
+    change times) can be trusted unchanged while its stamp is: changed more than
+    RECENT_NS before ``at_ns`` (now), so a later save cannot share its timestamp."""
+    return (time.time_ns() if at_ns is None else at_ns) - changed_ns > RECENT_NS
 
 
 def _walk(top: str, prefix: str, found: dict[str, Stamp], skip: str = "") -> None:
@@ -94,7 +95,7 @@ def _walk(top: str, prefix: str, found: dict[str, Stamp], skip: str = "") -> Non
                 _walk(entry.path, name + "/", found, skip)
         else:
             try:
-                found[name] = _stamp(entry.stat())
+                found[name] = stamp(entry.stat())
             except OSError:
                 found[name] = (-1, -1, -1, -1)
 
@@ -116,7 +117,7 @@ def source_stamps(source: Path, roots: tuple[str, ...], out: Path) -> dict[str, 
         if os.path.isdir(path):
             _walk(path, root + "/", found, skip)
         else:
-            found[root] = _stamp(st)
+            found[root] = stamp(st)
     return found
 
 
@@ -130,7 +131,7 @@ def output_stamps(out: Path, files: tuple[str, ...] | None = None) -> dict[str, 
     top = os.fspath(out) + os.sep
     for name in files:
         try:
-            found[name] = _stamp(os.stat(top + name))
+            found[name] = stamp(os.stat(top + name))
         except OSError:
             found[name] = (-1, -1, -1, -1)
     return found
@@ -169,8 +170,8 @@ def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
            counts: Counts, snapshots: dict[str, str], files: tuple[str, ...]) -> None:
     """Remember what this build read (``sources``, taken before it started) and wrote
     (``files``: every file of the output, just written)."""
-    recent = started_ns - RECENT_NS
-    if sources is not None and any(max(s[0], s[1]) >= recent for s in sources.values()):
+    if sources is not None and not all(settled(max(s[0], s[1]), started_ns)
+                                       for s in sources.values()):
         sources = None  # something was saved just before: look at everything next time
     manifest = Manifest(_key(out, strict), roots, sources, output_stamps(out, files),
                         [p for p in problems if p.severity != "error"], counts, snapshots)

@@ -20,7 +20,6 @@ import os
 import pickle
 import re
 import shutil
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -270,7 +269,7 @@ def snapshot_key(source: Path, root: Path) -> str:
     except (OSError, ValueError):
         pass
     key = content_key(root)
-    if time.time_ns() - newest > uptodate.RECENT_NS:
+    if uptodate.settled(newest):
         save_cache(memo, f"{stamp} {key}\n".encode())
     return key
 

@@ -148,6 +148,14 @@ def _discard(staging: Path, spare: Path | None) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+Stamp = tuple[int, int, int, int]
+"""(mtime_ns, ctime_ns, size, inode): a file whose stamp is unchanged is taken to be."""
+
+
+def stamp(st: os.stat_result) -> Stamp:
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
 @dataclass(frozen=True, slots=True)
 class Trusted:
     """Output folders whose new files are byte for byte those the last build wrote there
@@ -155,9 +163,9 @@ class Trusted:
     each output file had just after that build."""
 
     folders: tuple[str, ...]
-    stamps: dict[str, tuple[int, int, int, int]]
+    stamps: dict[str, Stamp]
 
-    def holds(self, name: str) -> tuple[int, int, int, int] | None:
+    def holds(self, name: str) -> Stamp | None:
         return self.stamps.get(name) if name.startswith(self.folders) else None
 
 
@@ -189,15 +197,14 @@ def _entries(pages: Iterable[Page], copies: Iterable[tuple[Path, str]]):  # type
 
 
 def _keep_previous(previous: str, target: str, data: _Data,
-                   same: tuple[int, int, int, int] | None = None) -> bool:
+                   same: Stamp | None = None) -> bool:
     """Keep or hard-link the previous build's file when its bytes are the same. A file
     the staging folder already has (from the spare) stays when it is that same file.
     ``same``: the stat the previous file had when the bytes now written were last
     written there; while it has it still, it is not read to be compared."""
     try:
         before = os.stat(previous)
-        known = same is not None and same == (before.st_mtime_ns, before.st_ctime_ns,
-                                              before.st_size, before.st_ino)
+        known = same is not None and same == stamp(before)
         if not known and (before.st_size != data.size() or _read(previous) != data.read()):
             _unlink(target)
             return False
