@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from . import uptodate, urls
 from .cache import CACHE_DIR, BodyCache
@@ -19,13 +20,13 @@ from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
 from .model import Content, Site
 from .problems import ContentError, Problem, UsageError, error, has_errors
-from .render import Page, Progress, render_site
+from .render import PARALLEL_THRESHOLD, Page, Progress, render_site, start_workers_early
 from .resolve import resolve
-from .search import search_index
+from .search import Chosen, digest, index_pages, indexed, search_index
 from .theme import Theme, find_theme
 from .uptodate import Counts
 from .versions import Edition, Plan, build_snapshots, plan
-from .write import SPARE, WriteStats, check_out_dir, save_cache, write_site
+from .write import SPARE, Output, WriteStats, check_out_dir, save_pickle
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +72,13 @@ def load(source: Path, include_drafts: bool = False,
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
           progress: Progress | None = None, jobs: int = 1, cache: BodyCache | None = None,
           edition: Edition | Plan | None = None, search: bool = True,
+          sink: Callable[[Page], None] | None = None,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports.
     With ``edition``, the site is one of the versions built together (see versions.py).
     Without ``search``, the caller builds the search index itself (serve does, in the
-    background, so a save is served before Pagefind has read every page again)."""
+    background, so a save is served before Pagefind has read every page again).
+    With ``sink``, pages are handed to it as they are made instead of returned."""
     site, problems = load(find_source(source), include_drafts, cache)
     if site is None or has_errors(problems, strict):
         return site, [], sorted(set(problems)), None
@@ -84,8 +87,8 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     theme = edition.theme if edition is not None and edition.theme else \
         find_theme(source, site.config.theme)
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
-                               progress=progress, cache=cache)
-    indexed = search and (site.versions is None or site.versions.this.current)
+                               progress=progress, cache=cache, sink=sink)
+    indexed = search and sink is None and (site.versions is None or site.versions.this.current)
     index, unindexed = (search_index(pages, site.config.language, cache, jobs) if indexed
                         else ([], []))
     return site, pages + index, sorted(set(problems + found + unindexed)), theme
@@ -108,37 +111,68 @@ def build(source: Path, out: Path, strict: bool = False,
     config, _ = load_config(source)
     roots = uptodate.source_roots(source, tuple(u.path for u in config.uplines) if config else ())
     stamps = uptodate.source_stamps(source, roots, out)
-    cache = BodyCache.open(source)
     jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and sum(name.endswith(".md") for name in stamps) >= PARALLEL_THRESHOLD:
+        start_workers_early()  # it imports Markdown on another core while we read files
+    cache = BodyCache.open(source)
+    output = Output(out, spare=source / CACHE_DIR / SPARE)
+    try:
+        counts, problems, keys = _write_all(source, output, strict, progress, jobs, cache)
+        uptodate.forget(source)
+        stats = output.finish()
+    except BaseException:
+        output.discard()
+        raise
+    save_pickle(cache.index_file, cache.index_payload())
+    uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts, keys,
+                    stats.files)
+    return BuildResult(counts, problems, time.perf_counter() - started, stats)
+
+
+def _write_all(source: Path, output: Output, strict: bool, progress: Progress | None,
+               jobs: int, cache: BodyCache) -> tuple[Counts, list[Problem], dict[str, str]]:
+    """Every file of the site into ``output``, pages as they are made. Returns what the
+    next build needs to know it is up to date: the counts, the problems, and each
+    snapshot's render key."""
+    chosen: Chosen = []  # the pages for the search index, with their digests
+    pages = 0
+
+    def sink(page: Page) -> None:
+        nonlocal pages
+        pages += page.path.endswith(".html")
+        if indexed(page):
+            chosen.append((page.path, digest(page.content)))
+        output.put(page.path, page.content)
+
     snapshots = plan(source)
-    site, pages, problems, theme = check(source, strict, progress=progress, jobs=jobs,
-                                         cache=cache, edition=snapshots, search=False)
+    site, _, problems, theme = check(source, strict, progress=progress, jobs=jobs,
+                                     cache=cache, edition=snapshots, search=False, sink=sink)
     problems = sorted(set(problems + snapshots.problems))
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
-    older = build_snapshots(snapshots, site, theme, pages, jobs=jobs, cache=cache)
-    # Saved now, and let go of, so that the rendered Markdown is not held in memory
-    # while Pagefind runs (the cache never changes results, whatever happens next).
-    save_cache(cache.file, cache.payload())
-    save_cache(cache.files_file, cache.files_payload())
-    cache.release_bodies()
-    index, unindexed = search_index(pages, site.config.language, cache, jobs)
-    problems = sorted(set(problems + older.problems + unindexed))
+    older = build_snapshots(snapshots, site, theme, output.read, jobs=jobs, cache=cache)
+    problems = sorted(set(problems + older.problems))
     if has_errors(problems, strict):
         raise ContentError(problems)
-    pages += index
     if len(older.summaries) > 1:  # with snapshots, the feed lists what each version changed
-        feed = Page(urls.FEED, version_feed(site, change_list(older.summaries)))
-        pages = [feed if page.path == urls.FEED else page for page in pages]
-    pages = pages + older.pages
-    copies = [(source / f.source, f.output) for f in site.static] + older.copies
-    copies += [(file, urls.ASSETS + name) for name, file in theme.assets().items()]
-    trusted = uptodate.trusted(uptodate.last(source, out), older.keys)
-    uptodate.forget(source)
-    stats = write_site(out, pages, copies, spare=source / CACHE_DIR / SPARE, trusted=trusted)
-    save_cache(cache.index_file, cache.index_payload())
-    counts = Counts(sum(1 for page in pages if page.path.endswith(".html")),
-                    len(site.courses), len(site.lessons))
-    uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts,
-                    older.keys, stats.files)
-    return BuildResult(counts, problems, time.perf_counter() - started, stats)
+        output.put(urls.FEED, version_feed(site, change_list(older.summaries)))
+    trusted = uptodate.trusted(uptodate.last(source, output.out), older.keys)
+    output.put_all(older.pages, older.copies, trusted)
+    output.put_all([], [(source / f.source, f.output) for f in site.static])
+    output.put_all([], [(file, urls.ASSETS + name) for name, file in theme.assets().items()])
+    pages += sum(1 for page in older.pages if page.path.endswith(".html"))
+    counts, language, keys = Counts(pages, len(site.courses), len(site.lessons)), \
+        site.config.language, older.keys
+    # Saved now, and let go of with the site, so that neither is held in memory while
+    # Pagefind runs (the cache never changes results, whatever happens next).
+    del site, older
+    save_pickle(cache.file, cache.payload())
+    save_pickle(cache.files_file, cache.files_payload())
+    cache.release_bodies()
+    index, unindexed = index_pages(chosen, output.read, language, cache, jobs)
+    problems = sorted(set(problems + unindexed))
+    if has_errors(problems, strict):
+        raise ContentError(problems)
+    output.put_all(index)
+    pages = sum(1 for page in index if page.path.endswith(".html"))
+    return replace(counts, pages=counts.pages + pages), problems, keys

@@ -54,6 +54,11 @@ def page_key(context: Mapping[str, Any], theme: str) -> str:
     return digest.hexdigest()
 
 
+FORMAT = 2
+"""Of the saved rendered bodies: a new number whenever their fields change, since a
+cache is read back by position (trainkit's version does not change between commits)."""
+
+
 @dataclass(slots=True)
 class BodyCache:
     """Rendered bodies by job key; ``used`` collects what this build needed."""
@@ -103,7 +108,7 @@ class BodyCache:
     def open(cls, source: Path) -> "BodyCache":
         import markdown
 
-        file = source / CACHE_DIR / f"bodies-{__version__}-md{markdown.__version__}.pickle"
+        file = source / CACHE_DIR / f"bodies{FORMAT}-{__version__}-md{markdown.__version__}.pickle"
         index_file = source / CACHE_DIR / f"search-{__version__}.pickle"
         files_file = source / CACHE_DIR / f"files-{__version__}.pickle"
         return cls(file, _load(file), index_file=index_file, indexes=_load(index_file),
@@ -194,30 +199,32 @@ class BodyCache:
             self.index_changed = True
         self.indexes, self.indexes_used = self.indexes_used, {}
 
-    def index_payload(self) -> bytes | None:
-        if not self.index_changed:
-            return None
-        return pickle.dumps(self.indexes, protocol=pickle.HIGHEST_PROTOCOL)
+    def index_payload(self) -> dict[str, Any] | None:
+        """The search index parts to save (see :func:`~trainkit.write.save_pickle`), or
+        None when they are those loaded."""
+        return self.indexes if self.index_changed else None
 
     def release_bodies(self) -> None:
         """Let go of everything but the search index parts (once saved)."""
         self.entries, self.used, self.files, self.files_used = {}, {}, {}, {}
         self.memo, self.memo_used, self.documents, self.documents_used = {}, {}, {}, {}
+        self.courses, self.courses_used, self.planned, self.planned_used = {}, {}, {}, {}
+        self.pages, self.pages_used = {}, {}
         _return_freed_memory()
 
-    def files_payload(self) -> bytes | None:
+    def files_payload(self) -> dict[str, Any] | None:
         """The files read (see :attr:`files`), to save when they differ from those loaded."""
         if len(self.files_used) == len(self.files) and all(
                 self.files.get(name) is entry for name, entry in self.files_used.items()):
             return None
-        return pickle.dumps(self.files_used, protocol=pickle.HIGHEST_PROTOCOL)
+        return self.files_used
 
-    def payload(self) -> bytes | None:
+    def payload(self) -> dict[str, Any] | None:
         """What to save (only what this build used, so stale entries go), or None
         when nothing changed."""
         if not self.changed and len(self.used) == len(self.entries):
             return None
-        return pickle.dumps(self.used, protocol=pickle.HIGHEST_PROTOCOL)
+        return self.used
 
 
 def _load(file: Path) -> dict[Any, Any]:

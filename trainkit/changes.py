@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from . import pages as page_contexts
 from . import urls
@@ -49,14 +49,16 @@ _LABEL = re.compile(r'<label for="task-([^"]+)">(.*?)</label>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
 
-def summarize(site: Site, built: Iterable[Page], info: VersionInfo) -> Summary:
-    """A version's summary, from its site and its rendered pages (for checklist items,
-    which exist only once Markdown is rendered)."""
-    by_path = {page.path: page.content for page in built}
+def summarize(site: Site, built: Callable[[str], bytes], info: VersionInfo) -> Summary:
+    """A version's summary, from its site and its rendered pages, which ``built`` gives
+    by output path (for checklist items, which exist only once Markdown is rendered)."""
     lessons = {}
     for course in site.courses:
         for lesson in site.course_lessons(course):
-            page = by_path.get(urls.output_file(urls.lesson_url(lesson.key)), b"")
+            try:
+                page = built(urls.output_file(urls.lesson_url(lesson.key)))
+            except (KeyError, OSError):
+                page = b""
             items = checklist_items(page.decode("utf-8"))
             digest = lesson_digest(lesson, site.sections.get(lesson.key, ()),
                                    (ident for ident, _ in items))

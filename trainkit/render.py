@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import re
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
@@ -53,14 +52,17 @@ Progress = Callable[[int, int], None]
 
 
 def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
-                progress: Progress | None = None,
-                cache: BodyCache | None = None) -> tuple[list[Page], list[Problem]]:
+                progress: Progress | None = None, cache: BodyCache | None = None,
+                sink: Callable[[Page], None] | None = None) -> tuple[list[Page], list[Problem]]:
+    """Every page of the site; or, with ``sink``, every page handed to it as soon as it
+    is made (and none returned), so that they need not all be held in memory."""
     bodies, problems = render_bodies(site, jobs, cache)
     fingerprint = theme.fingerprint()
     env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
     memo = pages.Memo(cache.memo if cache is not None else None)
     planned = list(pages.plan(site, bodies, serve=serve, memo=memo))
-    out = []
+    out: list[Page] = []
+    paths = []
     for done, page in enumerate(planned, 1):
         path = urls.output_file(page.url)
         inputs = (fingerprint, page.inputs)
@@ -71,13 +73,16 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
             content = _render_page(env, page.make(), path, fingerprint, cache)
         if cache is not None and cache.in_process:
             cache.planned_used[path] = (inputs, content)
-        out.append(Page(path, content))
+        paths.append(path)
+        (out.append if sink is None else sink)(Page(path, content))
         if progress is not None and done % 50 == 0:
             progress(done, len(planned))
     if cache is not None:
         cache.memo_used.update(memo.used)
-    found, more = discovery_files(site, [page.path for page in out], serve=serve)
-    out += [Page(path, content) for path, content in found]
+    del planned, bodies, memo
+    found, more = discovery_files(site, paths, serve=serve)
+    for path, content in found:
+        (out.append if sink is None else sink)(Page(path, content))
     return out, problems + more
 
 
@@ -159,15 +164,34 @@ def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str], workers: in
 
 def _render_all(jobs: list[BodyJob], targets: Mapping[str, str], workers: int) -> list[Rendered]:
     """Render bodies in order, in ``workers`` processes handed work in chunks."""
-    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD or threading.active_count() > 1:
-        # (Forking a process that runs other threads, such as serve's, is unsafe.)
+    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
         renderer = MarkdownRenderer()
         return [_render_one(renderer, job, targets) for job in jobs]
-    context = multiprocessing.get_context("fork")
     chunk = max(1, len(jobs) // (workers * 8))
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+    with ProcessPoolExecutor(workers, mp_context=_workers(), initializer=_start_worker,
                              initargs=(targets,)) as pool:
         return list(pool.map(_work, jobs, chunksize=chunk))
+
+
+def start_workers_early() -> None:
+    """Start now the process Markdown workers are made from, while the site is still
+    being read (see :func:`_workers`)."""
+    context = _workers()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
+
+
+def _workers() -> multiprocessing.context.BaseContext:
+    """Workers are forked from a *fork server*: a fresh interpreter that has imported
+    Markdown and nothing else. Forked from this process instead, each would start as a
+    copy of the whole loaded site (200 MB at 10,000 lessons, counted once per worker),
+    and forking a process that runs threads (serve's) is unsafe."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")  # Windows
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
 
 
 def _start_worker(targets: Mapping[str, str]) -> None:
@@ -183,7 +207,8 @@ def _work(job: BodyJob) -> Rendered:
 def _render_one(renderer: MarkdownRenderer, job: BodyJob, targets: Mapping[str, str]) -> Rendered:
     rendered = renderer.render(job.text, source=job.source, body_line=job.body_line,
                                page_url=job.page_url, owner=job.owner, targets=targets)
-    return replace(rendered, html=sanitize(rendered.html)) if job.sanitize else rendered
+    return (replace(rendered, utf8=sanitize(rendered.html).encode("utf-8")) if job.sanitize
+            else rendered)
 
 
 def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mapping[str, Rendered],

@@ -32,7 +32,7 @@ import subprocess
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .cache import BodyCache
 from .loader import CONFIG_FILE
@@ -60,14 +60,36 @@ class SearchUnavailable(Exception):
 
 def search_index(pages: list[Page], language: str, cache: BodyCache | None = None,
                  jobs: int = 1) -> tuple[list[Page], list[Problem]]:
-    """The index of every page that opted in (the current version only: not ``v/``).
+    """The index of every page that opted in (the current version only: not ``v/``)."""
+    chosen = {page.path: page.content for page in pages if indexed(page)}
+    return index_pages([(path, digest(content)) for path, content in chosen.items()],
+                       chosen.__getitem__, language, cache, jobs)
+
+
+def indexed(page: Page) -> bool:
+    """Whether a page goes into the search index."""
+    return (page.path.endswith(".html") and not page.path.startswith("v/")
+            and MARKER in page.content)
+
+
+def digest(content: bytes) -> bytes:
+    return hashlib.sha256(content).digest()
+
+
+Chosen = list[tuple[str, bytes]]
+"""Pages to index: their paths, with the :func:`digest` of their content."""
+
+
+def index_pages(chosen: Chosen, read: Callable[[str], bytes], language: str,
+                cache: BodyCache | None = None, jobs: int = 1,
+                ) -> tuple[list[Page], list[Problem]]:
+    """The index of the pages chosen (see :func:`indexed`), whose content ``read`` gives
+    by path: it is read one part at a time, so the pages need not all be in memory.
 
     A part whose pages are byte for byte those of the last build is used again:
     Pagefind is the slowest step of a rebuild, and it writes filter files in hash-map
     order, so reusing a part also keeps repeated builds byte-identical.
     """
-    chosen = [p for p in pages if p.path.endswith(".html") and not p.path.startswith("v/")
-              and MARKER in p.content]
     if not chosen:
         return [], []
     parts = _parts(chosen)
@@ -76,7 +98,7 @@ def search_index(pages: list[Page], language: str, cache: BodyCache | None = Non
     todo = [i for i, files in enumerate(found) if files is None]
     try:
         with ThreadPoolExecutor(max(1, min(jobs, len(todo)))) as pool:
-            made = list(pool.map(lambda i: _run_pagefind(parts[i], language), todo))
+            made = list(pool.map(lambda i: _run_pagefind(parts[i], read, language), todo))
     except SearchUnavailable as exc:
         return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
     for i, files in zip(todo, made):
@@ -104,30 +126,30 @@ _PRIMARY_ONLY = ("pagefind.js", "pagefind-worker.js", "wasm.")
 their index files with its own script and WebAssembly."""
 
 
-def _parts(pages: list[Page]) -> list[list[Page]]:
+def _parts(pages: Chosen) -> list[Chosen]:
     """The pages in parts of about PART_PAGES. The first holds the pages that are not in
     a course (home, paths, library: few, and they change with every lesson, since they
     show each lesson's progress); each course (``courses/<slug>/…``) is in one of the
     others, chosen by a hash of its slug, so that it stays there as courses come and go."""
     if len(pages) <= PART_PAGES:
         return [pages]
-    site = [page for page in pages if not page.path.startswith("courses/")]
+    site = [page for page in pages if not page[0].startswith("courses/")]
     count = -(-(len(pages) - len(site)) // PART_PAGES)
-    parts: list[list[Page]] = [[] for _ in range(count)]
+    parts: list[Chosen] = [[] for _ in range(count)]
     for page in pages:
-        if page.path.startswith("courses/"):
-            slug = page.path.split("/", 2)[1]
+        if page[0].startswith("courses/"):
+            slug = page[0].split("/", 2)[1]
             parts[zlib.crc32(slug.encode()) % count].append(page)
     return [site, *(part for part in parts if part)]
 
 
-def _pages_key(pages: list[Page], language: str) -> str:
-    digest = hashlib.sha256(f"{language}\0{pagefind_version()}\0".encode())
-    for page in pages:
-        digest.update(page.path.encode())
-        digest.update(b"\0")
-        digest.update(hashlib.sha256(page.content).digest())
-    return digest.hexdigest()
+def _pages_key(pages: Chosen, language: str) -> str:
+    key = hashlib.sha256(f"{language}\0{pagefind_version()}\0".encode())
+    for path, content_digest in pages:
+        key.update(path.encode())
+        key.update(b"\0")
+        key.update(content_digest)
+    return key.hexdigest()
 
 
 def pagefind_version() -> str:
@@ -143,7 +165,8 @@ def _page_url(path: str) -> str:
     return "/" + (path[:-len("index.html")] if path.endswith("index.html") else path)
 
 
-def _run_pagefind(pages: list[Page], language: str) -> dict[str, bytes]:
+def _run_pagefind(pages: Chosen, read: Callable[[str], bytes], language: str,
+                  ) -> dict[str, bytes]:
     try:
         from pagefind.service import get_executable
         executable = get_executable()
@@ -159,7 +182,7 @@ def _run_pagefind(pages: list[Page], language: str) -> dict[str, bytes]:
     timer = threading.Timer(TIMEOUT, process.kill)
     timer.start()
     try:
-        return _index(process, pages, language)
+        return _index(process, pages, read, language)
     finally:
         timer.cancel()
         if process.stdin:
@@ -167,8 +190,8 @@ def _run_pagefind(pages: list[Page], language: str) -> dict[str, bytes]:
         process.wait()
 
 
-def _index(process: subprocess.Popen[bytes], pages: list[Page], language: str,
-           ) -> dict[str, bytes]:
+def _index(process: subprocess.Popen[bytes], pages: Chosen, read: Callable[[str], bytes],
+           language: str) -> dict[str, bytes]:
     assert process.stdin is not None and process.stdout is not None
     answers = _answers(process.stdout.fileno())
     process.stdin.write(_message(0, {"type": "NewIndex", "config": {
@@ -177,9 +200,9 @@ def _index(process: subprocess.Popen[bytes], pages: list[Page], language: str,
     process.stdin.flush()
     index_id = _expect(next(answers, None), "NewIndex")["index_id"]
     requests = [_message(i, {"type": "AddFile", "index_id": index_id, "file_path": None,
-                             "url": _page_url(page.path),
-                             "file_contents": page.content.decode("utf-8")})
-                for i, page in enumerate(pages, 1)]
+                             "url": _page_url(path),
+                             "file_contents": read(path).decode("utf-8")})
+                for i, (path, _) in enumerate(pages, 1)]
     requests.append(_message(len(pages) + 1, {"type": "GetFiles", "index_id": index_id}))
     # Written from a thread while the answers are read here, so neither pipe fills up.
     stdin = process.stdin

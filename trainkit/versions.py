@@ -22,7 +22,7 @@ import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 import markdown
@@ -340,7 +340,8 @@ class SnapshotOutput:
     the same bytes."""
 
 
-def build_snapshots(found: Plan, current: Site, theme: "Theme", current_pages: list[Page], *,
+def build_snapshots(found: Plan, current: Site, theme: "Theme",
+                    current_page: Callable[[str], bytes], *,
                     jobs: int = 1, cache: Any = None) -> SnapshotOutput:
     """Every snapshot's pages (from the cache when nothing they show has changed), then
     ``versions.json`` and the versions and changes pages."""
@@ -372,7 +373,7 @@ def build_snapshots(found: Plan, current: Site, theme: "Theme", current_pages: l
         out.copies += [(snapshot.root / src, prefix + name) for src, name in entry["copies"]]
         out.problems += entry["problems"]
         out.summaries.append(entry["summary"])
-    out.summaries.insert(0, summarize(current, current_pages, current.versions.this))
+    out.summaries.insert(0, summarize(current, current_page, current.versions.this))
     out.pages += version_pages(current, theme, out.summaries)
     out.pages.append(Page(VERSIONS_JSON, versions_json(current.versions)))
     return out
@@ -411,7 +412,8 @@ def _render_snapshot(snapshot: Snapshot, current: Site, theme: "Theme", key: str
         "pages": [(p.path, p.content) for p in kept],
         "copies": [(f.source, f.output) for f in site.static],
         "problems": [],  # a frozen snapshot's warnings were seen when it was released
-        "summary": summarize(site, kept, site.versions.this),
+        "summary": summarize(site, {p.path: p.content for p in kept}.__getitem__,
+                             site.versions.this),
     }, []
 
 

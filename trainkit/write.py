@@ -17,10 +17,12 @@ rebuild with several versions.
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
+import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable
 
 from .problems import UsageError
 
@@ -61,57 +63,120 @@ def check_out_dir(source: Path, out: Path) -> None:
                          "refusing to replace it (choose another folder, or empty it yourself)")
 
 
+class Output:
+    """The new output folder while it is written, file by file: pages go to disk as they
+    are made instead of all being held until the end (10,000 lessons are 120 MB of HTML).
+    Nothing is visible at ``out`` until :meth:`finish` swaps the folder in; after a
+    failure, :meth:`discard` leaves the previous site as it was.
+
+    With ``spare`` (a folder on the same file system), the previous output is kept there
+    for the next build to write into."""
+
+    def __init__(self, out: Path, spare: Path | None = None) -> None:
+        self.out, self.spare = out.resolve(), spare
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        try:  # a rename, so two builds never share it
+            if spare is None:
+                raise FileNotFoundError
+            spare.rename(self.staging)
+        except OSError:  # no spare (first builds), or on another file system
+            self.staging.mkdir()
+        # Paths as strings: with thousands of files, pathlib's parsing is most of the cost.
+        self._old, self._new = str(self.out) + "/", str(self.staging) + "/"
+        self.names: dict[str, None] = {}
+        """Every file written so far, in order."""
+        self._made = {""}
+        self.written = self.unchanged = 0
+
+    def put(self, name: str, content: bytes) -> None:
+        self._put(name, _Data(content=content))
+
+    def copy(self, file: Path, name: str) -> None:
+        self._put(name, _Data(file=file))
+
+    def put_all(self, pages: Iterable[Page], copies: Iterable[tuple[Path, str]] = (),
+                trusted: Trusted | None = None) -> None:
+        """With ``trusted``, files under its folders whose stat is still the one recorded
+        after the last build are known to hold the new bytes (see :class:`Trusted`), so
+        they are not read to be compared."""
+        for page in pages:
+            self._put(page.path, _Data(content=page.content), trusted)
+        for file, name in copies:
+            self._put(name, _Data(file=file), trusted)
+
+    def read(self, name: str) -> bytes:
+        """A file written (it may be a link to the previous build's)."""
+        return _read(self._new + name)
+
+    def _put(self, name: str, data: _Data, trusted: Trusted | None = None) -> None:
+        self.names[name] = None
+        target = self._new + name
+        folder = name.rpartition("/")[0]
+        if folder not in self._made:
+            _make_folder(self._new, folder, self._made)
+        same = trusted.holds(name) if trusted is not None else None
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)  # the spare had a folder where this file now goes
+        if _keep_previous(self._old + name, target, data, same):
+            self.unchanged += 1
+        else:
+            data.write_to(target)
+            self.written += 1
+
+    def finish(self) -> WriteStats:
+        """Remove what the new site does not have, and swap it in."""
+        self._put(MARKER, _Data(content=b"This folder is written by `trainkit build`; "
+                                         b"it is replaced on every build.\n"))
+        _clean(self._new, self.names)
+        _swap(self.staging, self.out, self.spare)
+        return WriteStats(self.written, self.unchanged, tuple(self.names))
+
+    def discard(self) -> None:
+        """After a failed write: keep what was written as the spare, or delete it. (A half
+        written spare is safe: a file is kept only when it is the output's own file.)"""
+        try:
+            if self.spare is None or self.spare.exists():
+                raise FileExistsError
+            self.staging.rename(self.spare)
+        except OSError:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
 def write_site(out: Path, pages: Iterable[Page], copies: Iterable[tuple[Path, str]],
                spare: Path | None = None, trusted: Trusted | None = None) -> WriteStats:
-    """Write pages and copy files (source path, output name) as the new ``out``. With
-    ``spare`` (a folder on the same file system), the previous output is kept there for
-    the next build to write into. With ``trusted``, files under its folders whose stat is
-    still the one recorded after the last build are known to hold the new bytes (see
-    :class:`Trusted`), so they are not read to be compared."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.new-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    entries = dict(_entries(pages, copies))
-    entries[MARKER] = _Data(content=b"This folder is written by `trainkit build`; "
-                                    b"it is replaced on every build.\n")
-    written = unchanged = 0
-    # Paths as strings: with thousands of files, pathlib's parsing is most of the cost.
-    old, new = str(out) + "/", str(staging) + "/"
+    """Write pages and copy files (source path, output name) as the new ``out`` at once."""
+    output = Output(out, spare)
     try:
-        made = _recycle(spare, staging, entries)
-        for name, data in entries.items():
-            folder = name.rpartition("/")[0]
-            if folder not in made:
-                os.makedirs(new + folder, exist_ok=True)
-                made.add(folder)
-            same = trusted.holds(name) if trusted is not None else None
-            if _keep_previous(old + name, new + name, data, same):
-                unchanged += 1
-            else:
-                data.write_to(new + name)
-                written += 1
-        _swap(staging, out, spare)
+        output.put_all(pages, copies, trusted)
+        return output.finish()
     except BaseException:
-        _discard(staging, spare)
+        output.discard()
         raise
-    return WriteStats(written, unchanged, tuple(entries))
 
 
-def _recycle(spare: Path | None, staging: Path, entries: dict[str, "_Data"]) -> set[str]:
-    """Take the spare as the staging folder (a rename, so two builds never share it) and
-    remove from it every file and folder the new site does not have. Returns the
-    folders (relative to it) the staging folder already holds."""
+def _make_folder(top: str, folder: str, made: set[str]) -> None:
+    """Make ``top + folder`` and the folders above it not yet in ``made``: what the spare
+    has in their place (a file, a link) is removed, never followed."""
+    parent = folder.rpartition("/")[0]
+    if parent not in made:
+        _make_folder(top, parent, made)
+    path = top + folder
     try:
-        if spare is None:
+        if not stat_module.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
             raise FileNotFoundError
-        spare.rename(staging)
-    except OSError:  # no spare (first builds), or on another file system
-        staging.mkdir()
-        return {""}
-    folders = {name for entry in entries for name in _parents(entry)}
-    kept = {""}
+    except FileNotFoundError:
+        os.mkdir(path)
+    made.add(folder)
+
+
+def _clean(top: str, names: dict[str, None]) -> None:
+    """Remove every file and folder under ``top`` that is not one of ``names`` or a
+    folder holding one (what is left of the spare)."""
+    folders = {folder for name in names for folder in _parents(name)}
 
     def clean(path: str, prefix: str) -> None:
         with os.scandir(path) as found:
@@ -120,32 +185,19 @@ def _recycle(spare: Path | None, staging: Path, entries: dict[str, "_Data"]) -> 
             name = prefix + child.name
             if child.is_dir(follow_symlinks=False):  # (from the listing: no stat)
                 if name in folders:
-                    kept.add(name)
                     clean(child.path, name + "/")
                 else:
                     shutil.rmtree(child.path)
-            elif name not in entries:  # a stale file, or a link (never followed)
+            elif name not in names:  # a stale file, or a link (never followed)
                 os.unlink(child.path)
 
-    clean(str(staging), "")
-    return kept
+    clean(top, "")
 
 
 def _parents(name: str) -> Iterable[str]:
     """``a/b/c.html`` → ``a``, ``a/b``."""
     parts = name.split("/")[:-1]
     return ("/".join(parts[:i + 1]) for i in range(len(parts)))
-
-
-def _discard(staging: Path, spare: Path | None) -> None:
-    """After a failed write: keep what was written as the spare, or delete it. (A half
-    written spare is safe: a file is kept only when it is the output's own file.)"""
-    try:
-        if spare is None or spare.exists():
-            raise FileExistsError
-        staging.rename(spare)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 Stamp = tuple[int, int, int, int]
@@ -187,13 +239,6 @@ class _Data:
                 f.write(self.content)
         else:
             shutil.copyfile(self.file, target)  # type: ignore[arg-type]
-
-
-def _entries(pages: Iterable[Page], copies: Iterable[tuple[Path, str]]):  # type: ignore[no-untyped-def]
-    for page in pages:
-        yield page.path, _Data(content=page.content)
-    for file, name in copies:
-        yield name, _Data(file=file)
 
 
 def _keep_previous(previous: str, target: str, data: _Data,
@@ -256,7 +301,19 @@ def _swap(staging: Path, out: Path, spare: Path | None) -> None:
 
 def save_cache(file: Path | None, payload: bytes | None) -> None:
     """Replace a cache file atomically; a cache that cannot be written is no error."""
-    if file is None or payload is None:
+    if payload is not None:
+        _save(file, lambda f: f.write(payload))
+
+
+def save_pickle(file: Path | None, value: Any) -> None:
+    """:func:`save_cache` for a value pickled straight into the file (a cache of 10,000
+    lessons is 80 MB: not made as bytes in memory first)."""
+    if value is not None:
+        _save(file, lambda f: pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _save(file: Path | None, write: Callable[[BinaryIO], object]) -> None:
+    if file is None:
         return
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -265,7 +322,8 @@ def save_cache(file: Path | None, payload: bytes | None) -> None:
                 "Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# trainkit's cache: safe to delete, made again by the next build.\n")
         staging = file.with_name(f".{file.name}.{os.getpid()}")
-        staging.write_bytes(payload)
+        with open(staging, "wb") as f:
+            write(f)
         staging.replace(file)
     except OSError:
         pass
