@@ -296,6 +296,31 @@ def test_failed_build_leaves_the_previous_site_untouched(make_site, cli, tmp_pat
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_an_error_found_while_pages_are_written_leaves_the_site_untouched(make_site, cli,
+                                                                          tmp_path):
+    # A missing heading is known only once Markdown is rendered, after pages have
+    # started to go to the staging folder: none of them may reach the output, and
+    # the spare they were written into must not spoil the next build.
+    src = make_site()
+    out = tmp_path / "out"
+    build(cli, src, out)
+    build(cli, src, out)
+    before = snapshot(out)
+    second = src / "courses/basics/second.md"
+    good = second.read_text()
+    second.write_text(good + "\nSee [the start](welcome.md#no-such-heading).\n")
+    result = cli("build", "--source", src, "--out", out)
+    assert result.exit_code == 1
+    assert "courses/basics/second.md:" in result.output and "no-such-heading" in result.output
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    second.write_text(good + "\nRevised.\n")
+    build(cli, src, out)
+    build(cli, src, tmp_path / "clean")
+    assert snapshot(out) == snapshot(tmp_path / "clean")
+    assert b"Revised." in (out / "courses/basics/second/index.html").read_bytes()
+
+
 def test_rebuilding_into_its_own_output_works(make_site, cli):
     src = make_site()
     assert cli("build", "--source", src).exit_code == 0
