@@ -41,8 +41,9 @@ def peer_venv() -> Path:
     return bin_dir
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
+def tree_sample(pid: int, cpu: dict[int, float]) -> int:
+    """Resident bytes of a process and all its descendants; records in ``cpu`` the CPU
+    seconds each has used so far (by pid: the last value seen is its total)."""
     total, todo = 0, [pid]
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -58,27 +59,40 @@ def tree_rss(pid: int) -> int:
         todo += children.get(p, [])
         try:
             with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
+                total += int(f.read().split()[1]) * PAGE
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu[p] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+        except (OSError, IndexError, ValueError):
             pass
     return total
 
 
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    return tree_sample(pid, {})
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds of the whole tree, peak resident bytes)."""
-    before = os.times()
+    """(wall seconds, CPU seconds of the whole tree, peak resident bytes). CPU time is
+    summed over every process of the tree as sampled, not taken from the children's
+    rusage: trainkit's Markdown workers are children of its fork server, which is not
+    waited for, so rusage would leave them out."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
+    cpu: dict[int, float] = {}
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
+        peak = max(peak, tree_sample(proc.pid, cpu))
         time.sleep(0.01)
     wall = time.perf_counter() - started
-    after = os.times()
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()[-2000:]}")
-    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return wall, cpu, peak
+    return wall, sum(cpu.values()), peak
 
 
 def tools(corpus: Path, out: Path, peers: Path | None) -> dict[str, list[str]]:
