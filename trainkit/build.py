@@ -158,8 +158,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
         output.put(urls.FEED, version_feed(site, change_list(older.summaries)))
     trusted = uptodate.trusted(uptodate.last(source, output.out), older.keys)
     output.put_all(older.pages, older.copies, trusted)
-    output.put_all([], [(source / f.source, f.output) for f in site.static])
-    output.put_all([], [(file, urls.ASSETS + name) for name, file in theme.assets().items()])
+    output.put_all((), [*((source / f.source, f.output) for f in site.static),
+                        *((file, urls.ASSETS + name) for name, file in theme.assets().items())])
     pages += sum(1 for page in older.pages if page.path.endswith(".html"))
     counts, language, keys = Counts(pages, len(site.courses), len(site.lessons)), \
         site.config.language, older.keys

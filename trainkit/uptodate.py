@@ -23,7 +23,7 @@ from pathlib import Path
 from . import __version__
 from .cache import CACHE_DIR
 from .problems import Problem
-from .write import SOURCE_FOLDERS, Stamp, Trusted, save_cache, stamp
+from .write import SOURCE_FOLDERS, Stamp, Trusted, save_pickle, stamp
 
 MANIFEST = "last-build.pickle"
 CONFIG_FILE = "trainkit.yaml"
@@ -175,7 +175,7 @@ def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
         sources = None  # something was saved just before: look at everything next time
     manifest = Manifest(_key(out, strict), roots, sources, output_stamps(out, files),
                         [p for p in problems if p.severity != "error"], counts, snapshots)
-    save_cache(manifest_file(source), pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+    save_pickle(manifest_file(source), manifest)
 
 
 def trusted(manifest: Manifest | None, snapshots: dict[str, str]) -> Trusted | None:

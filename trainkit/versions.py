@@ -33,7 +33,7 @@ from .loader import CONFIG_FILE, load_config
 from .model import Site, VersionInfo, Versions
 from .problems import ContentError, Problem, UsageError, error, has_errors
 from .render import Page
-from .write import save_cache
+from .write import save_cache, save_pickle
 
 if TYPE_CHECKING:
     from .changes import Summary
@@ -365,8 +365,7 @@ def build_snapshots(found: Plan, current: Site, theme: "Theme",
                 out.problems += errors
                 continue
             out.rendered += 1
-            save_cache(cache_file(found.source, snapshot.key),
-                       pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+            save_pickle(cache_file(found.source, snapshot.key), entry)
         prefix = snapshot.info.path
         out.keys[prefix] = key
         out.pages += [Page(prefix + path, content) for path, content in entry["pages"]]

@@ -42,9 +42,9 @@ class WriteStats:
     written: int
     """Files whose bytes changed (or are new)."""
     unchanged: int
+    """Files identical to the previous build, kept as they were."""
     files: tuple[str, ...] = ()
     """Every file of the output, relative to it."""
-    """Files identical to the previous build, kept as they were."""
 
 
 def check_out_dir(source: Path, out: Path) -> None:
@@ -94,9 +94,6 @@ class Output:
     def put(self, name: str, content: bytes) -> None:
         self._put(name, _Data(content=content))
 
-    def copy(self, file: Path, name: str) -> None:
-        self._put(name, _Data(file=file))
-
     def put_all(self, pages: Iterable[Page], copies: Iterable[tuple[Path, str]] = (),
                 trusted: Trusted | None = None) -> None:
         """With ``trusted``, files under its folders whose stat is still the one recorded
@@ -118,8 +115,6 @@ class Output:
         if folder not in self._made:
             _make_folder(self._new, folder, self._made)
         same = trusted.holds(name) if trusted is not None else None
-        if os.path.isdir(target) and not os.path.islink(target):
-            shutil.rmtree(target)  # the spare had a folder where this file now goes
         if _keep_previous(self._old + name, target, data, same):
             self.unchanged += 1
         else:
@@ -143,18 +138,6 @@ class Output:
             self.staging.rename(self.spare)
         except OSError:
             shutil.rmtree(self.staging, ignore_errors=True)
-
-
-def write_site(out: Path, pages: Iterable[Page], copies: Iterable[tuple[Path, str]],
-               spare: Path | None = None, trusted: Trusted | None = None) -> WriteStats:
-    """Write pages and copy files (source path, output name) as the new ``out`` at once."""
-    output = Output(out, spare)
-    try:
-        output.put_all(pages, copies, trusted)
-        return output.finish()
-    except BaseException:
-        output.discard()
-        raise
 
 
 def _make_folder(top: str, folder: str, made: set[str]) -> None:
@@ -274,11 +257,16 @@ def _read(file: str) -> bytes:
 
 
 def _unlink(target: str) -> None:
-    """Never write into a file of the spare: it may be the output's own (a hard link)."""
+    """Never write into a file of the spare: it may be the output's own (a hard link).
+    A folder of the spare where a file now goes is removed too."""
     try:
         os.unlink(target)
     except FileNotFoundError:
         pass
+    except OSError:  # EISDIR on Linux, EPERM on macOS
+        if os.path.islink(target) or not os.path.isdir(target):
+            raise
+        shutil.rmtree(target)
 
 
 def _swap(staging: Path, out: Path, spare: Path | None) -> None:
