@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator, Literal, TypeVar
 
 from . import schema, uptodate
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
@@ -61,13 +61,14 @@ class Folder:
         """Whether an entry returned by :meth:`listdir` is a folder."""
         return os.fspath(path) in self._dirs
 
-    def remember(self, file: Path, kind: str, load: Callable[[], tuple[T, list[Problem]]],
+    def remember(self, file: Path, kind: Hashable, load: Callable[[], tuple[T, list[Problem]]],
                  problems: list[Problem]) -> T:
         """``load()`` (reading ``file``), or what it gave in the previous rebuild of this
         process when the file's size, times and inode are unchanged. So a rebuild reads
         only the files that changed. Like git's index, a file changed in the last two
         seconds is always read again: a second save within the file system's timestamp
-        resolution could otherwise go unseen."""
+        resolution could otherwise go unseen. ``kind`` names how the file was read (and
+        whatever else ``load`` depends on): a file read another way is read again."""
         if self.cache is None:
             result, found = load()
             problems += found

@@ -87,7 +87,7 @@ def plan(site: Site, bodies: "Bodies", serve: bool = False,
                                   (prev, nxt), i + 1, len(lessons), serve, reading))
     courses = {c.slug: c for c in site.courses}
     for path in site.paths:
-        steps = []
+        steps: list[tuple[object, object]] = []  # a course and its lessons, or a lesson
         for step in path.steps:
             if step.kind == "course" and step.target in courses:
                 course = courses[step.target]

@@ -152,14 +152,14 @@ class Preview:
     _indexer: SearchIndexer | None = None
     _rebuilds: int = 0
 
-    def _body_cache(self, changed: set[str] | None) -> BodyCache:
+    def _body_cache(self, watched: set[str] | None) -> BodyCache:
         if self.bodies is None:
             opened = BodyCache.open(self.source)
             self.bodies = BodyCache(None, opened.entries, files=opened.files)
         else:
             self.bodies = self.bodies.following()
-            if changed is not None and len(changed) <= MAX_LISTED_CHANGES:
-                self.bodies.watched = frozenset(changed)
+            if watched is not None and len(watched) <= MAX_LISTED_CHANGES:
+                self.bodies.watched = frozenset(watched)
         return self.bodies
 
     def current(self) -> Snapshot:
@@ -188,7 +188,7 @@ class Preview:
             gc.freeze()
             gc.enable()
 
-    def _rebuild(self, changed: set[str] | None) -> RebuildResult:
+    def _rebuild(self, watched: set[str] | None) -> RebuildResult:
         started = time.perf_counter()
         old = self.current()
         old_problems, self.problems = self.problems, []
@@ -198,7 +198,7 @@ class Preview:
         title = old.title
         try:
             site, pages, problems, theme = check(self.source, include_drafts=True,
-                                                 cache=self._body_cache(changed),
+                                                 cache=self._body_cache(watched),
                                                  search=False)
             if site is not None:
                 title = site.config.title

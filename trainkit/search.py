@@ -93,7 +93,8 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], language: str,
     if not chosen:
         return [], []
     parts = _parts(chosen)
-    keys = [_pages_key(part, language) for part in parts]
+    version = pagefind_version()
+    keys = [_pages_key(part, language, version) for part in parts]
     found = [cache.search_index(key) if cache is not None else None for key in keys]
     todo = [i for i, files in enumerate(found) if files is None]
     try:
@@ -101,10 +102,10 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], language: str,
             made = list(pool.map(lambda i: _run_pagefind(parts[i], read, language), todo))
     except SearchUnavailable as exc:
         return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
-    for i, files in zip(todo, made):
-        found[i] = files
+    for i, part_files in zip(todo, made):
+        found[i] = part_files
         if cache is not None:
-            cache.put_search_index(keys[i], files)
+            cache.put_search_index(keys[i], part_files)
     if cache is not None:
         cache.keep_used_indexes()
     out = []
@@ -143,8 +144,8 @@ def _parts(pages: Chosen) -> list[Chosen]:
     return [site, *(part for part in parts if part)]
 
 
-def _pages_key(pages: Chosen, language: str) -> str:
-    key = hashlib.sha256(f"{language}\0{pagefind_version()}\0".encode())
+def _pages_key(pages: Chosen, language: str, version: str) -> str:
+    key = hashlib.sha256(f"{language}\0{version}\0".encode())
     for path, content_digest in pages:
         key.update(path.encode())
         key.update(b"\0")
