@@ -35,9 +35,9 @@ CACHE_DIR = ".trainkit-cache"
 
 
 def job_key(job: "BodyJob") -> str:
-    digest = hashlib.sha256()
-    for part in (job.text, job.source, str(job.body_line), job.page_url, job.owner,
-                 str(job.sanitize)):
+    digest = hashlib.sha256(job.markdown)
+    digest.update(b"\0")
+    for part in (job.source, str(job.body_line), job.page_url, job.owner, str(job.sanitize)):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
@@ -54,9 +54,10 @@ def page_key(context: Mapping[str, Any], theme: str) -> str:
     return digest.hexdigest()
 
 
-FORMAT = 2
-"""Of the saved rendered bodies: a new number whenever their fields change, since a
-cache is read back by position (trainkit's version does not change between commits)."""
+FORMAT = 3
+"""Of the saved rendered bodies and files read: a new number whenever the fields of what
+they hold change, since a cache is read back by position (trainkit's version does not
+change between commits)."""
 
 
 @dataclass(slots=True)
@@ -110,7 +111,7 @@ class BodyCache:
 
         file = source / CACHE_DIR / f"bodies{FORMAT}-{__version__}-md{markdown.__version__}.pickle"
         index_file = source / CACHE_DIR / f"search-{__version__}.pickle"
-        files_file = source / CACHE_DIR / f"files-{__version__}.pickle"
+        files_file = source / CACHE_DIR / f"files{FORMAT}-{__version__}.pickle"
         return cls(file, _load(file), index_file=index_file, indexes=_load(index_file),
                    files_file=files_file, files=_load(files_file))
 

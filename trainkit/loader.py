@@ -364,7 +364,7 @@ def _parsed(folder: Folder, file: Path, fields: dict[str, schema.Field], what: s
 def _read_lesson(folder: Folder, file: Path, course: str) -> tuple[Lesson | None, list[Problem]]:
     return _parsed(folder, file, schema.LESSON, "a lesson's front matter",
                    lambda doc, v, name: Lesson(
-        course=course, slug=file.stem, source=name, title=v["title"], body=doc.body,
+        course=course, slug=file.stem, source=name, title=v["title"], markdown=doc.markdown,
         body_line=doc.body_line, summary=v.get("summary", ""), duration=v.get("duration"),
         objectives=v.get("objectives", ()), prerequisites=v.get("prerequisites", ()),
         links=v.get("links", ()), tags=v.get("tags", ()), author=v.get("author"),

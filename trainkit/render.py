@@ -12,6 +12,7 @@ import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable, Iterable, Mapping
 
 import jinja2
@@ -103,17 +104,17 @@ def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fin
 def render_bodies(site: Site, jobs: int = 1,
                   cache: BodyCache | None = None) -> tuple[Bodies, list[Problem]]:
     """Render every Markdown body; in ``jobs`` worker processes for a large site."""
-    def job(text: str, source: str, body_line: int, page_url: str, owner: str,
+    def job(markdown: bytes, source: str, body_line: int, page_url: str, owner: str,
             upline: Upline | None) -> BodyJob:
         untrusted = site.config.safe or (upline is not None and not upline.trusted)
-        return BodyJob(text, source, body_line, page_url, owner, untrusted)
+        return BodyJob(markdown, source, body_line, page_url, owner, untrusted)
 
-    lesson_jobs = [job(l.body, l.source, l.body_line, urls.lesson_url(k), k, l.upline)
+    lesson_jobs = [job(l.markdown, l.source, l.body_line, urls.lesson_url(k), k, l.upline)
                    for k, l in site.lessons.items()]
     section_list = [s for group in site.sections.values() for s in group]
-    section_jobs = [job(s.body, s.source, s.body_line, urls.lesson_url(s.target), s.target,
-                        s.upline) for s in section_list]
-    note_jobs = [job(l.note, l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
+    section_jobs = [job(s.body.encode(), s.source, s.body_line, urls.lesson_url(s.target),
+                        s.target, s.upline) for s in section_list]
+    note_jobs = [job(l.note.encode(), l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
                  for l in site.links]
     results = iter(render_markdown([*lesson_jobs, *section_jobs, *note_jobs], site.targets,
                                    jobs, cache))
@@ -131,7 +132,8 @@ def render_bodies(site: Site, jobs: int = 1,
 class BodyJob:
     """One Markdown body to render (picklable, for worker processes)."""
 
-    text: str
+    markdown: bytes
+    """In UTF-8 (see :attr:`Lesson.markdown <trainkit.model.Lesson.markdown>`)."""
     source: str
     body_line: int
     page_url: str
@@ -205,7 +207,7 @@ def _work(job: BodyJob) -> Rendered:
 
 
 def _render_one(renderer: MarkdownRenderer, job: BodyJob, targets: Mapping[str, str]) -> Rendered:
-    rendered = renderer.render(job.text, source=job.source, body_line=job.body_line,
+    rendered = renderer.render(job.markdown.decode(), source=job.source, body_line=job.body_line,
                                page_url=job.page_url, owner=job.owner, targets=targets)
     return (replace(rendered, utf8=sanitize(rendered.html).encode("utf-8")) if job.sanitize
             else rendered)
@@ -220,11 +222,14 @@ def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mappin
             pages.setdefault(urls.lesson_url(s.target), []).append(sections[s.source])
     anchors: dict[str, set[str]] = {}  # made only for the pages some link points into
     problems = []
-    checked: Iterable[tuple[str, str, int, Rendered]] = [
-        *((l.source, l.body, l.body_line, lessons[k]) for k, l in site.lessons.items()),
-        *((s.source, s.body, s.body_line, sections[s.source])
+    # Each body's text is read (a lesson's decoded) only for the line of a problem in it.
+    checked: Iterable[tuple[str, Callable[[], str], int, Rendered]] = [
+        *((l.source, partial(getattr, l, "body"), l.body_line, lessons[k])
+          for k, l in site.lessons.items()),
+        *((s.source, partial(getattr, s, "body"), s.body_line, sections[s.source])
           for g in site.sections.values() for s in g),
-        *((l.source, l.note, l.note_line, notes[l.source]) for l in site.links),
+        *((l.source, partial(getattr, l, "note"), l.note_line, notes[l.source])
+          for l in site.links),
     ]
     for source, body, body_line, rendered in checked:
         if not rendered.anchor_refs:
@@ -238,7 +243,7 @@ def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mappin
             if url not in anchors:
                 anchors[url] = {a for r in pages[url] for a in r.anchors}
             if ref.fragment not in anchors[url]:
-                problems.append(error(source, line_of(body, ref.href, body_line, nth),
+                problems.append(error(source, line_of(body(), ref.href, body_line, nth),
                                       f"link to '{ref.href}': there is no heading "
                                       f"'#{ref.fragment}' in {ref.source}"))
     return problems

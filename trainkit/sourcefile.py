@@ -187,10 +187,15 @@ class FrontMatterDoc:
 
     meta: Any
     """The parsed front matter (a YamlMap when well formed)."""
-    body: str
-    """The Markdown after the closing ``---``."""
+    markdown: bytes
+    """The Markdown after the closing ``---``, in UTF-8 (see :attr:`Lesson.markdown
+    <trainkit.model.Lesson.markdown>`)."""
     body_line: int
     """The line number, in the file, of the body's first line."""
+
+    @property
+    def body(self) -> str:
+        return self.markdown.decode("utf-8")
 
 
 _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -222,7 +227,8 @@ def split_front_matter(text: str, path: str) -> tuple[FrontMatterDoc | None, lis
     body_start = text.find("\n", closing.start())
     body = "" if body_start == -1 else text[body_start + 1 :]
     body_line = text.count("\n", 0, body_start + 1) + 1 if body_start != -1 else 1
-    return FrontMatterDoc(meta, body, body_line), check_markdown_limits(body, path, body_line)
+    return (FrontMatterDoc(meta, body.encode("utf-8"), body_line),
+            check_markdown_limits(body, path, body_line))
 
 
 _QUOTES = re.compile(r"^[ \t]*((?:>[ \t]*){%d,})" % (MAX_QUOTE_DEPTH + 1), re.MULTILINE)
