@@ -185,6 +185,46 @@ def test_an_edit_indexes_only_the_part_of_the_index_it_changed(make_site, tmp_pa
     assert sum(map(len, indexed)) < len(list(out.glob("**/index.html")))
 
 
+def test_pagefind_processes_run_side_by_side_only_while_their_pages_fit(make_site, tmp_path,
+                                                                        monkeypatch):
+    """Pagefind holds ~0.3 MB a page until it writes its index: with jobs=2, two parts
+    are indexed at once only when their pages fit in PAGES_AT_ONCE together."""
+    import threading
+    import time
+
+    from trainkit import search
+
+    monkeypatch.setattr(search, "PART_PAGES", 4)
+    files = {f"courses/c{n}/course.yaml": f"title: Course {n}\nlessons: [a, b, c, d]\n"
+             for n in range(6)}
+    files.update({f"courses/c{n}/{slug}.md": f"---\ntitle: {slug} of {n}\n---\nText {n}.\n"
+                  for n in range(6) for slug in "abcd"})
+    running, most, lock = [0], [0], threading.Lock()
+    real = search._run_pagefind
+
+    def counted(pages, read, language):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)  # long enough for the other thread to start one if it may
+        try:
+            return real(pages, read, language)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(search, "_run_pagefind", counted)
+    source = make_site(files)
+    build(source, tmp_path / "roomy", jobs=2)
+    assert most[0] == 2
+    shutil.rmtree(source / CACHE_DIR)
+    most[0] = 0
+    monkeypatch.setattr(search, "PAGES_AT_ONCE", 3)  # no two parts fit: the library's
+    build(source, tmp_path / "tight", jobs=2)       # is 1 page, the others 5 and more
+    assert most[0] == 1
+    assert len(list((tmp_path / "tight").glob("pagefind/**/pagefind-entry.json"))) >= 4
+
+
 def test_a_build_reads_again_only_the_files_that_changed(make_site, tmp_path, monkeypatch):
     monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the stat of fresh files too
     source, out = make_site(INCREMENTAL), tmp_path / "out"

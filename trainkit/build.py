@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +20,8 @@ from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
 from .model import Content, Site
 from .problems import ContentError, Problem, UsageError, error, has_errors
-from .render import PARALLEL_THRESHOLD, Page, Progress, render_site, start_workers_early
+from .render import (PARALLEL_THRESHOLD, Page, Progress, render_site, start_workers_early,
+                     stop_workers)
 from .resolve import resolve
 from .search import Chosen, digest, index_pages, indexed, search_index
 from .theme import Theme, find_theme
@@ -123,7 +124,6 @@ def build(source: Path, out: Path, strict: bool = False,
     except BaseException:
         output.discard()
         raise
-    save_pickle(cache.index_file, cache.index_payload())
     uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts, keys,
                     stats.files)
     return BuildResult(counts, problems, time.perf_counter() - started, stats)
@@ -169,10 +169,10 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     save_pickle(cache.file, cache.payload())
     save_pickle(cache.files_file, cache.files_payload())
     cache.release_bodies()
-    index, unindexed = index_pages(chosen, output.read, language, cache, jobs)
+    stop_workers()  # Markdown is done: the fork server need not wait beside Pagefind
+    unindexed = index_pages(chosen, output.read, lambda page: output.put(page.path, page.content),
+                            language, cache, jobs)
     problems = sorted(set(problems + unindexed))
     if has_errors(problems, strict):
         raise ContentError(problems)
-    output.put_all(index)
-    pages = sum(1 for page in index if page.path.endswith(".html"))
-    return replace(counts, pages=counts.pages + pages), problems, keys
+    return counts, problems, keys

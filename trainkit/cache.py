@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import __version__
+from .write import save_pickle
 
 if TYPE_CHECKING:
     import jinja2
@@ -54,7 +55,7 @@ def page_key(context: Mapping[str, Any], theme: str) -> str:
     return digest.hexdigest()
 
 
-FORMAT = 3
+FORMAT = 4
 """Of the saved rendered bodies and files read: a new number whenever the fields of what
 they hold change, since a cache is read back by position (trainkit's version does not
 change between commits)."""
@@ -69,12 +70,11 @@ class BodyCache:
     entries: dict[str, "Rendered"] = field(default_factory=dict)
     used: dict[str, "Rendered"] = field(default_factory=dict)
     changed: bool = False
-    index_file: Path | None = None
-    """Where the last search index is kept: each part's files by the hash of the pages
-    it indexed (see :mod:`trainkit.search`)."""
+    index_dir: Path | None = None
+    """Where the last search index is kept: each part's files in a file named by the
+    hash of the pages it indexed (see :mod:`trainkit.search`); one at a time in memory."""
     indexes: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    indexes_used: dict[str, dict[str, bytes]] = field(default_factory=dict)
-    index_changed: bool = False
+    """The same, in a process that builds again (serve), in memory."""
     pages: dict[str, bytes] = field(default_factory=dict)
     """Rendered pages by :func:`page_key`, from the previous build in this process."""
     pages_used: dict[str, bytes] = field(default_factory=dict)
@@ -110,9 +110,8 @@ class BodyCache:
         import markdown
 
         file = source / CACHE_DIR / f"bodies{FORMAT}-{__version__}-md{markdown.__version__}.pickle"
-        index_file = source / CACHE_DIR / f"search-{__version__}.pickle"
         files_file = source / CACHE_DIR / f"files{FORMAT}-{__version__}.pickle"
-        return cls(file, _load(file), index_file=index_file, indexes=_load(index_file),
+        return cls(file, _load(file), index_dir=source / CACHE_DIR / f"search-{__version__}",
                    files_file=files_file, files=_load(files_file))
 
     def get(self, key: str, targets: Mapping[str, str]) -> "Rendered | None":
@@ -155,7 +154,11 @@ class BodyCache:
     def document(self, name: str, text: str,
                  split: Callable[[str, str], "Document"]) -> "Document":
         """``split(text, name)``, from the previous build when the file is unchanged.
-        (The front matter is never changed after parsing, so it can be shared.)"""
+        (The front matter is never changed after parsing, so it can be shared.) Only a
+        process that builds again keeps them: a build would hold every parsed front
+        matter to the end for nothing (20 MB at 10,000 lessons)."""
+        if not self.in_process:
+            return split(text, name)
         key = name + "\0" + hashlib.blake2b(text.encode("utf-8", "surrogatepass")).hexdigest()
         found = self.documents.get(key)
         if found is None:
@@ -183,27 +186,34 @@ class BodyCache:
             self.pages_used[key] = content
         self.rendered.append(path)
 
+    def has_search_index(self, key: str) -> bool:
+        """Whether a search index part was made before from pages hashing to ``key``."""
+        if self.index_dir is None:
+            return key in self.indexes
+        return (self.index_dir / f"{key}.pickle").is_file()
+
     def search_index(self, key: str) -> dict[str, bytes] | None:
-        """The files of a search index part made last time from pages hashing to ``key``."""
-        found = self.indexes.get(key)
-        if found is not None:
-            self.indexes_used[key] = found
-        return found
+        """The files of that part (None if they cannot be read after all)."""
+        if self.index_dir is None:
+            return self.indexes.get(key)
+        return _load(self.index_dir / f"{key}.pickle") or None
 
     def put_search_index(self, key: str, files: dict[str, bytes]) -> None:
-        self.indexes_used[key], self.index_changed = files, True
+        if self.index_dir is None:
+            self.indexes[key] = files
+        else:
+            save_pickle(self.index_dir / f"{key}.pickle", files)
 
-    def keep_used_indexes(self) -> None:
-        """Forget the parts this build did not use (a long-running serve calls it after
-        each index, so old parts do not pile up)."""
-        if len(self.indexes_used) != len(self.indexes):
-            self.index_changed = True
-        self.indexes, self.indexes_used = self.indexes_used, {}
-
-    def index_payload(self) -> dict[str, Any] | None:
-        """The search index parts to save (see :func:`~trainkit.write.save_pickle`), or
-        None when they are those loaded."""
-        return self.indexes if self.index_changed else None
+    def keep_search_indexes(self, keys: list[str]) -> None:
+        """Forget every part but these (those of the index just made), so old parts do
+        not pile up, in the cache folder or in a long-running serve."""
+        if self.index_dir is None:
+            self.indexes = {key: self.indexes[key] for key in keys if key in self.indexes}
+            return
+        kept = {f"{key}.pickle" for key in keys}
+        for file in self.index_dir.glob("*.pickle"):
+            if file.name not in kept:
+                file.unlink(missing_ok=True)
 
     def release_bodies(self) -> None:
         """Let go of everything but the search index parts (once saved)."""

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from . import pages, urls
 from .cache import BodyCache, page_key
 from .discovery import discovery_files
-from .markdown_ext import MarkdownRenderer, Rendered, line_of
+from .markdown_ext import MarkdownRenderer, Rendered, line_of, pack
 from .model import Section, Site, Upline
 from .problems import Problem, error
 from .sanitize import sanitize
@@ -184,6 +184,18 @@ def start_workers_early() -> None:
         forkserver.ensure_running()
 
 
+def stop_workers() -> None:
+    """Stop the fork server (and the resource tracker it started), if running: 50 MB
+    that a build no longer needs once every body is rendered. The next build in this
+    process starts them again. (They have no public stop; Python's tests use these.)"""
+    from multiprocessing import forkserver, resource_tracker
+
+    for server in (forkserver._forkserver, resource_tracker._resource_tracker):
+        stop = getattr(server, "_stop", None)
+        if stop is not None:
+            stop()
+
+
 def _workers() -> multiprocessing.context.BaseContext:
     """Workers are forked from a *fork server*: a fresh interpreter that has imported
     Markdown and nothing else. Forked from this process instead, each would start as a
@@ -209,7 +221,7 @@ def _work(job: BodyJob) -> Rendered:
 def _render_one(renderer: MarkdownRenderer, job: BodyJob, targets: Mapping[str, str]) -> Rendered:
     rendered = renderer.render(job.markdown.decode(), source=job.source, body_line=job.body_line,
                                page_url=job.page_url, owner=job.owner, targets=targets)
-    return (replace(rendered, utf8=sanitize(rendered.html).encode("utf-8")) if job.sanitize
+    return (replace(rendered, packed=pack(sanitize(rendered.html))) if job.sanitize
             else rendered)
 
 

@@ -11,15 +11,17 @@ from any sub-path.
 We speak the binary's ``--service`` protocol (what Pagefind's own Python and Node APIs
 speak: base64 JSON messages ending in ``,``) instead of using ``pagefind.index``,
 because that API reads one answer every 100 ms: 5 s for 50 pages, 100 s for 1,000.
-Here all files are sent at once and the answers read as they come.
+Here the pages are sent one after another from a thread while the answers are
+read as they come.
 
 A large site's index is made in parts of about :data:`PART_PAGES` pages, each a whole
 Pagefind index of some courses (a course never spans two parts): ``pagefind/`` holds
 the first, ``pagefind/part-N/`` the others, and ``pagefind/trainkit-parts.json`` lists
 them for ``search.js``, which merges them into one search (Pagefind's ``mergeIndex``).
 So an edit re-indexes only the part holding the pages it changed, the parts are indexed
-in parallel (one Pagefind process each, ``--jobs`` at a time: each is single-threaded),
-and no Pagefind process holds more than one part of the site in memory.
+in parallel (one Pagefind process each, ``--jobs`` at a time, as long as they hold
+:data:`PAGES_AT_ONCE` pages between them: each is single-threaded), and no Pagefind
+process holds more than one part of the site in memory.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from .cache import BodyCache
@@ -43,8 +46,15 @@ BUNDLE = "pagefind/"
 """Where the index goes in the output."""
 PARTS = "trainkit-parts.json"
 """In the bundle: the folders of the other parts, relative to it."""
-PART_PAGES = 500
-"""About how many pages one part of the index holds."""
+PART_PAGES = 250
+"""About how many pages one part of the index holds (courses are spread over the parts
+by a hash of their slug: at 10,000 lessons, 100 to 400). Larger parts would load a
+little faster in the reader's browser (first search of a 10,000-lesson site: 1.2–1.6 s
+with parts of 500, 1.7–2.2 s with 250, at 50 ms a request) but take more memory to
+make, two at a time (see :data:`PAGES_AT_ONCE`)."""
+PAGES_AT_ONCE = 800
+"""At most this many pages in the Pagefind processes running side by side (unless one
+part alone is larger): Pagefind holds about 0.3 MB a page until its index is written."""
 MARKER = b"data-pagefind-body"
 TIMEOUT = 120.0
 NOT_CONTENT = ("[hidden]", "nav", "form", "button", "script", "template")
@@ -62,8 +72,10 @@ def search_index(pages: list[Page], language: str, cache: BodyCache | None = Non
                  jobs: int = 1) -> tuple[list[Page], list[Problem]]:
     """The index of every page that opted in (the current version only: not ``v/``)."""
     chosen = {page.path: page.content for page in pages if indexed(page)}
-    return index_pages([(path, digest(content)) for path, content in chosen.items()],
-                       chosen.__getitem__, language, cache, jobs)
+    out: list[Page] = []
+    problems = index_pages([(path, digest(content)) for path, content in chosen.items()],
+                           chosen.__getitem__, out.append, language, cache, jobs)
+    return out, problems
 
 
 def indexed(page: Page) -> bool:
@@ -80,46 +92,79 @@ Chosen = list[tuple[str, bytes]]
 """Pages to index: their paths, with the :func:`digest` of their content."""
 
 
-def index_pages(chosen: Chosen, read: Callable[[str], bytes], language: str,
-                cache: BodyCache | None = None, jobs: int = 1,
-                ) -> tuple[list[Page], list[Problem]]:
-    """The index of the pages chosen (see :func:`indexed`), whose content ``read`` gives
-    by path: it is read one part at a time, so the pages need not all be in memory.
+def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Page], None],
+                language: str, cache: BodyCache | None = None, jobs: int = 1,
+                ) -> list[Problem]:
+    """Index the pages chosen (see :func:`indexed`), whose content ``read`` gives by
+    path, and hand the index's files to ``sink``. Pages are read, and index files held,
+    one part at a time, so neither need all be in memory.
 
     A part whose pages are byte for byte those of the last build is used again:
     Pagefind is the slowest step of a rebuild, and it writes filter files in hash-map
     order, so reusing a part also keeps repeated builds byte-identical.
     """
     if not chosen:
-        return [], []
+        return []
     parts = _parts(chosen)
     version = pagefind_version()
     keys = [_pages_key(part, language, version) for part in parts]
-    found = [cache.search_index(key) if cache is not None else None for key in keys]
-    todo = [i for i, files in enumerate(found) if files is None]
-    try:
-        with ThreadPoolExecutor(max(1, min(jobs, len(todo)))) as pool:
-            made = list(pool.map(lambda i: _run_pagefind(parts[i], read, language), todo))
-    except SearchUnavailable as exc:
-        return [], [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
-    for i, part_files in zip(todo, made):
-        found[i] = part_files
-        if cache is not None:
-            cache.put_search_index(keys[i], part_files)
-    if cache is not None:
-        cache.keep_used_indexes()
-    out = []
+    kept = [cache is not None and cache.has_search_index(key) for key in keys]
+
+    def part_files(i: int) -> dict[str, bytes]:
+        files = cache.search_index(keys[i]) if kept[i] else None  # type: ignore[union-attr]
+        if files is None:
+            with room.held(len(parts[i])):
+                files = _run_pagefind(parts[i], read, language)
+            if cache is not None:
+                cache.put_search_index(keys[i], files)
+        return files
+
+    room = _Room(PAGES_AT_ONCE)
     folders = [""] + [f"part-{n}/" for n in range(1, len(parts))]
-    for folder, files in zip(folders, found):
-        assert files is not None
-        languages = json.loads(files.get("pagefind-entry.json", b"{}")).get("languages", {})
-        wasm = {f"wasm.{v['wasm']}.pagefind" for v in languages.values()}
-        out += [Page(BUNDLE + folder + name, content) for name, content in sorted(files.items())
-                if not name.startswith(_UNUSED)
-                and (name in wasm or not name.startswith("wasm."))
-                and (not folder or not name.startswith(_PRIMARY_ONLY))]
-    out.append(Page(BUNDLE + PARTS, json.dumps({"parts": folders[1:]}).encode()))
-    return out, []
+    todo = sum(not k for k in kept)
+    try:
+        with ThreadPoolExecutor(max(1, min(jobs, todo))) as pool:
+            for folder, files in zip(folders, pool.map(part_files, range(len(parts)))):
+                for page in _bundle_pages(folder, files):
+                    sink(page)
+    except SearchUnavailable as exc:
+        return [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
+    if cache is not None:
+        cache.keep_search_indexes(keys)
+    sink(Page(BUNDLE + PARTS, json.dumps({"parts": folders[1:]}).encode()))
+    return []
+
+
+class _Room:
+    """Room for so many pages in Pagefind processes at once: a part waits until it fits
+    beside those running (a part larger than the room waits for it to be empty)."""
+
+    def __init__(self, pages: int) -> None:
+        self._free, self._size = pages, pages
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def held(self, pages: int) -> Iterator[None]:
+        pages = min(pages, self._size)
+        with self._changed:
+            self._changed.wait_for(lambda: self._free >= pages)
+            self._free -= pages
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += pages
+                self._changed.notify_all()
+
+
+def _bundle_pages(folder: str, files: dict[str, bytes]) -> list[Page]:
+    """A part's files where they go in the site, without those nobody loads."""
+    languages = json.loads(files.get("pagefind-entry.json", b"{}")).get("languages", {})
+    wasm = {f"wasm.{v['wasm']}.pagefind" for v in languages.values()}
+    return [Page(BUNDLE + folder + name, content) for name, content in sorted(files.items())
+            if not name.startswith(_UNUSED)
+            and (name in wasm or not name.startswith("wasm."))
+            and (not folder or not name.startswith(_PRIMARY_ONLY))]
 
 
 _PRIMARY_ONLY = ("pagefind.js", "pagefind-worker.js", "wasm.")
@@ -200,14 +245,19 @@ def _index(process: subprocess.Popen[bytes], pages: Chosen, read: Callable[[str]
         "exclude_selectors": list(NOT_CONTENT)}}))
     process.stdin.flush()
     index_id = _expect(next(answers, None), "NewIndex")["index_id"]
-    requests = [_message(i, {"type": "AddFile", "index_id": index_id, "file_path": None,
-                             "url": _page_url(path),
-                             "file_contents": read(path).decode("utf-8")})
-                for i, (path, _) in enumerate(pages, 1)]
-    requests.append(_message(len(pages) + 1, {"type": "GetFiles", "index_id": index_id}))
-    # Written from a thread while the answers are read here, so neither pipe fills up.
-    stdin = process.stdin
-    writer = threading.Thread(target=_write, args=(stdin, b"".join(requests)), daemon=True)
+
+    def requests() -> Iterator[bytes]:
+        for i, (path, _) in enumerate(pages, 1):
+            yield _message(i, {"type": "AddFile", "index_id": index_id, "file_path": None,
+                               "url": _page_url(path),
+                               "file_contents": read(path).decode("utf-8")})
+        yield _message(len(pages) + 1, {"type": "GetFiles", "index_id": index_id})
+
+    # Written from a thread, a page at a time, while the answers are read here, so
+    # neither pipe fills up and no more than a page is held.
+    failed: list[BaseException] = []
+    writer = threading.Thread(target=_write, args=(process.stdin, requests(), failed),
+                              daemon=True)
     writer.start()
     for answer in answers:
         payload = answer.get("payload", {})
@@ -215,15 +265,25 @@ def _index(process: subprocess.Popen[bytes], pages: Chosen, read: Callable[[str]
             writer.join()
             return {f["path"]: base64.b64decode(f["content"]) for f in payload["files"]}
         _expect(answer, "IndexedFile")
+    writer.join()
+    if failed:
+        raise failed[0]
     raise SearchUnavailable("Pagefind stopped before the index was complete")
 
 
-def _write(stream: Any, data: bytes) -> None:
+def _write(stream: Any, messages: Iterator[bytes], failed: list[BaseException]) -> None:
     try:
-        stream.write(data)
+        for message in messages:
+            stream.write(message)
         stream.flush()
     except (BrokenPipeError, ValueError):
         pass  # the binary died or was stopped; the reader reports it
+    except BaseException as exc:  # a page could not be read: stop Pagefind, tell the reader
+        failed.append(exc)
+        try:
+            stream.close()
+        except OSError:
+            pass
 
 
 def _message(message_id: int, payload: dict[str, Any]) -> bytes:

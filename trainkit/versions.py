@@ -94,7 +94,8 @@ def release(source: Path, next_label: str | None = None,
                                    or (source / VERSIONS_DIR / next_label).exists()):
         raise UsageError(f"--next {next_label!r}: give a new label (letters, digits, dots, "
                          f"hyphens) that is not {label!r} and not already under {VERSIONS_DIR}/")
-    site, _, problems, _ = check(source, cache=BodyCache.open(source))
+    # Only errors matter here: no search index (and nothing written to the cache).
+    site, _, problems, _ = check(source, cache=BodyCache.open(source), search=False)
     if site is None or has_errors(problems):
         raise ContentError(problems)
     released = today or dt.date.today()

@@ -10,12 +10,13 @@ function pagefind() {
       await pf.options({ baseUrl: root.pathname, excerptLength: 24 });
       await pf.init();
       // A large site's index comes in parts (trainkit-parts.json): search them as one.
+      // They load side by side: one after another, each part's round trips would add up
+      // (seconds on a phone for a site of thousands of lessons).
       const listed = await fetch(new URL("pagefind/trainkit-parts.json", root))
         .then((r) => (r.ok ? r.json() : { parts: [] })).catch(() => ({ parts: [] }));
-      for (const part of listed.parts || []) {
-        await pf.mergeIndex(new URL("pagefind/" + part, root).pathname,
-                            { baseUrl: root.pathname, excerptLength: 24 });
-      }
+      await Promise.all((listed.parts || []).map((part) =>
+        pf.mergeIndex(new URL("pagefind/" + part, root).pathname,
+                      { baseUrl: root.pathname, excerptLength: 24 })));
       return pf;
     });
     engine.catch(() => { engine = null; });
