@@ -185,6 +185,34 @@ def test_an_edit_indexes_only_the_part_of_the_index_it_changed(make_site, tmp_pa
     assert sum(map(len, indexed)) < len(list(out.glob("**/index.html")))
 
 
+def test_a_build_after_an_edit_renders_only_the_pages_that_show_it(make_site, tmp_path,
+                                                                  monkeypatch):
+    import jinja2
+
+    source, out = make_site(INCREMENTAL), tmp_path / "out"
+    build(source, out, jobs=1)
+    rendered: list[str] = []
+    real = jinja2.Template.render
+    monkeypatch.setattr(jinja2.Template, "render", lambda self, *a, **k:
+                        rendered.append(self.name) or real(self, *a, **k))
+    third = source / "courses/basics/third.md"
+    third.write_text("---\ntitle: Third\n---\nThird, with a new paragraph.\n")
+    build(source, out, jobs=1)
+    # As in serve: the lesson, its neighbours (they link to it), its course, home and the
+    # path through it (they show its progress); and the versions pages, always made.
+    assert sorted(rendered) == ["changes.html", "course.html", "home.html", "lesson.html",
+                                "lesson.html", "lesson.html", "path.html", "versions.html"]
+    # A page of the output changed by hand is made again, not trusted.
+    page = out / "courses/later/two/index.html"
+    page.write_bytes(page.read_bytes().replace(b"Two.", b"Tampered."))
+    third.write_text("---\ntitle: Third\n---\nThird, edited again.\n")
+    build(source, out, jobs=1)
+    assert b"Tampered" not in page.read_bytes() and b"Two." in page.read_bytes()
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean")
+
+
 def test_pagefind_processes_run_side_by_side_only_while_their_pages_fit(make_site, tmp_path,
                                                                         monkeypatch):
     """Pagefind holds ~0.3 MB a page until it writes its index: with jobs=2, two parts

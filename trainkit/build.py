@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import uptodate, urls
-from .cache import CACHE_DIR, BodyCache
+from .cache import CACHE_DIR, BodyCache, BuiltPages
 from .changes import change_list
 from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
@@ -73,13 +73,14 @@ def load(source: Path, include_drafts: bool = False,
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
           progress: Progress | None = None, jobs: int = 1, cache: BodyCache | None = None,
           edition: Edition | Plan | None = None, search: bool = True,
-          sink: Callable[[Page], None] | None = None,
+          sink: Callable[[Page], None] | None = None, built: BuiltPages | None = None,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports.
     With ``edition``, the site is one of the versions built together (see versions.py).
     Without ``search``, the caller builds the search index itself (serve does, in the
     background, so a save is served before Pagefind has read every page again).
-    With ``sink``, pages are handed to it as they are made instead of returned."""
+    With ``sink``, pages are handed to it as they are made instead of returned; with
+    ``built``, those unchanged since the last build are taken from its output."""
     site, problems = load(find_source(source), include_drafts, cache)
     if site is None or has_errors(problems, strict):
         return site, [], sorted(set(problems)), None
@@ -88,7 +89,7 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     theme = edition.theme if edition is not None and edition.theme else \
         find_theme(source, site.config.theme)
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
-                               progress=progress, cache=cache, sink=sink)
+                               progress=progress, cache=cache, sink=sink, built=built)
     indexed = search and sink is None and (site.versions is None or site.versions.this.current)
     index, unindexed = (search_index(pages, site.config.language, cache, jobs) if indexed
                         else ([], []))
@@ -145,8 +146,10 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
         output.put(page.path, page.content)
 
     snapshots = plan(source)
+    built = BuiltPages.open(source, output.out, uptodate.code())
     site, _, problems, theme = check(source, strict, progress=progress, jobs=jobs,
-                                     cache=cache, edition=snapshots, search=False, sink=sink)
+                                     cache=cache, edition=snapshots, search=False, sink=sink,
+                                     built=built)
     problems = sorted(set(problems + snapshots.problems))
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
@@ -168,6 +171,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     del site, older
     save_pickle(cache.file, cache.payload())
     save_pickle(cache.files_file, cache.files_payload())
+    built.save()
     cache.release_bodies()
     stop_workers()  # Markdown is done: the fork server need not wait beside Pagefind
     unindexed = index_pages(chosen, output.read, lambda page: output.put(page.path, page.content),

@@ -13,6 +13,7 @@ renders only the pages whose context it changed.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +237,52 @@ class BodyCache:
         if not self.changed and len(self.used) == len(self.entries):
             return None
         return self.used
+
+
+@dataclass(slots=True)
+class BuiltPages:
+    """What the last build wrote to each page of the current site (not ``v/``), with
+    the :func:`page_key` of the context it was rendered from. A page whose context hashes
+    the same is taken from the output folder instead of rendered again: after an edit,
+    only the pages that show it are (templates are most of a rebuild's cost).
+
+    A page is taken only when its file still hashes to what was written, so an output
+    folder changed by hand, or left by a build that failed, costs a render, never a stale
+    page. Records are dropped whenever trainkit's own code changes (its templates'
+    filters are not in the contexts)."""
+
+    file: Path
+    out: Path
+    code: Any
+    """What the records are valid for (see :func:`trainkit.uptodate.code`)."""
+    last: dict[str, tuple[str, bytes]]
+    """Output path → (page key, SHA-256 of the bytes written), from the last build."""
+    now: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, source: Path, out: Path, code: Any) -> "BuiltPages":
+        file = source / CACHE_DIR / f"pages{FORMAT}-{__version__}.pickle"
+        found = _load(file)
+        last = found.get("pages", {}) if found.get("code") == code else {}
+        return cls(file, out, code, last)
+
+    def reuse(self, path: str, key: str) -> bytes | None:
+        """The bytes the last build wrote to ``path`` from a context hashing to ``key``."""
+        record = self.last.get(path)
+        if record is None or record[0] != key:
+            return None
+        try:
+            with open(os.path.join(self.out, path), "rb") as f:
+                content = f.read()
+        except OSError:
+            return None
+        return content if hashlib.sha256(content).digest() == record[1] else None
+
+    def record(self, path: str, key: str, content: bytes) -> None:
+        self.now[path] = (key, hashlib.sha256(content).digest())
+
+    def save(self) -> None:
+        save_pickle(self.file, {"code": self.code, "pages": self.now})
 
 
 def _load(file: Path) -> dict[Any, Any]:

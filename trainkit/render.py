@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import pages, urls
-from .cache import BodyCache, page_key
+from .cache import BodyCache, BuiltPages, page_key
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of, pack
 from .model import Section, Site, Upline
@@ -54,9 +54,11 @@ Progress = Callable[[int, int], None]
 
 def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
                 progress: Progress | None = None, cache: BodyCache | None = None,
-                sink: Callable[[Page], None] | None = None) -> tuple[list[Page], list[Problem]]:
+                sink: Callable[[Page], None] | None = None,
+                built: BuiltPages | None = None) -> tuple[list[Page], list[Problem]]:
     """Every page of the site; or, with ``sink``, every page handed to it as soon as it
-    is made (and none returned), so that they need not all be held in memory."""
+    is made (and none returned), so that they need not all be held in memory. With
+    ``built``, pages whose context is unchanged since the last build are taken from it."""
     bodies, problems = render_bodies(site, jobs, cache)
     fingerprint = theme.fingerprint()
     env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
@@ -71,7 +73,7 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
         if before is not None and before[0] == inputs:
             content = before[1]  # nothing it is made from changed: not even its context
         else:
-            content = _render_page(env, page.make(), path, fingerprint, cache)
+            content = _render_page(env, page.make(), path, fingerprint, cache, built)
         if cache is not None and cache.in_process:
             cache.planned_used[path] = (inputs, content)
         paths.append(path)
@@ -88,16 +90,20 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
 
 
 def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fingerprint: str,
-                 cache: BodyCache | None) -> bytes:
-    """A page's bytes: the cached ones when the theme saw the same context before (in a
-    process that builds again: serve)."""
+                 cache: BodyCache | None, built: BuiltPages | None) -> bytes:
+    """A page's bytes: those made before from the same context when there are (kept in
+    a process that builds again: serve; or in the output folder: ``built``)."""
     kept = cache is not None and cache.in_process
-    key = page_key(context, fingerprint) if kept else ""
+    key = page_key(context, fingerprint) if kept or built is not None else ""
     content = cache.page(key) if kept else None  # type: ignore[union-attr]
+    if content is None and built is not None:
+        content = built.reuse(path, key)
     if content is None:
         content = env.get_template(context["template"]).render(context).encode("utf-8")
         if cache is not None:
             cache.put_page(key, path, content)
+    if built is not None:
+        built.record(path, key, content)
     return content
 
 

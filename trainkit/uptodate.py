@@ -57,10 +57,10 @@ class Manifest:
 
 
 def _key(out: Path, strict: bool) -> tuple[object, ...]:
-    return (__version__, sys.version, os.fspath(out.resolve()), strict, _code())
+    return (__version__, sys.version, os.fspath(out.resolve()), strict, code())
 
 
-def _code() -> tuple[tuple[str, Stamp], ...]:
+def code() -> tuple[tuple[str, Stamp], ...]:
     """trainkit's own files (its code and built-in theme): an upgrade or an edit to them
     (in a source checkout) changes every page."""
     from .theme import PACKAGE_DIR, default_theme_dir  # (no Jinja: it is imported lazily)
