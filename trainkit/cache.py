@@ -56,7 +56,7 @@ def page_key(context: Mapping[str, Any], theme: str) -> str:
     return digest.hexdigest()
 
 
-FORMAT = 4
+FORMAT = 5
 """Of the saved rendered bodies and files read: a new number whenever the fields of what
 they hold change, since a cache is read back by position (trainkit's version does not
 change between commits)."""

@@ -8,9 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping, TypeVar
+
+T = TypeVar("T")
+
+
+def quick_pickle(cls: type[T]) -> type[T]:
+    """Pickle a dataclass as its class and field values, gathered in C. (The default for
+    a frozen, slotted dataclass lists its fields on every object, in Python both ways:
+    a second of saving and loading the caches of 10,000 lessons.) For dataclasses
+    whose every field is an ``__init__`` argument, in order."""
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    values = attrgetter(*names) if len(names) > 1 else (lambda self: (getattr(self, names[0]),))
+
+    def __reduce__(self: Any) -> tuple[type[T], tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment, method-assign]
+    return cls
 
 Repeat = Literal["daily", "weekly"]
 
@@ -87,6 +105,7 @@ class Link:
         return f"link-{self.course}-{self.slug}" if self.course else f"link-{self.slug}"
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Lesson:
     """One lesson: front matter plus a Markdown body."""

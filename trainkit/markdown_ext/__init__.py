@@ -11,6 +11,7 @@ from typing import Mapping
 import markdown
 from markdown.extensions.toc import TocExtension
 
+from ..model import quick_pickle
 from ..problems import Problem, error
 from . import quick_inline
 from .links import AnchorRef, LinkExtension
@@ -19,6 +20,7 @@ from .tasklist import ChecklistItem, TaskListExtension
 __all__ = ["AnchorRef", "ChecklistItem", "MarkdownRenderer", "Rendered", "pack"]
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A Markdown body turned into HTML, with what the rest of the build needs to know."""

@@ -16,11 +16,14 @@ from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from ..model import quick_pickle
+
 _MARKER = re.compile(r"^\[([ xX])\][ \t]+")
 _STASHED = re.compile("\x02wzxhzdk:\\d+\x03")
 _BLOCK_TAGS = {"ul", "ol", "p", "div", "pre", "blockquote", "table", "dl"}
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class ChecklistItem:
     """One box of a lesson's checklist."""
