@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import write_files
 from trainkit import loader, uptodate
 from trainkit.build import build, check
@@ -211,6 +213,33 @@ def test_a_build_after_an_edit_renders_only_the_pages_that_show_it(make_site, tm
     shutil.rmtree(source / CACHE_DIR)
     build(source, tmp_path / "clean", jobs=1)
     assert _files(out) == _files(tmp_path / "clean")
+
+
+@pytest.mark.parametrize("upgrade", ["trainkit", "jinja2"])
+def test_a_build_after_an_upgrade_renders_every_page_again(make_site, tmp_path, monkeypatch,
+                                                            upgrade):
+    """Template filters live in trainkit's code, escaping in Jinja2 and MarkupSafe: none
+    of them are in a page's context, so the records of the last build must go."""
+    import importlib.metadata
+
+    import jinja2
+
+    source, out = make_site(INCREMENTAL), tmp_path / "out"
+    build(source, out, jobs=1)
+    if upgrade == "trainkit":
+        real_code = uptodate.code
+        monkeypatch.setattr(uptodate, "code", lambda: (real_code(), "edited"))
+    else:
+        real_version = importlib.metadata.version
+        monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0"
+                            if name == "jinja2" else real_version(name))
+    rendered: list[str] = []
+    real = jinja2.Template.render
+    monkeypatch.setattr(jinja2.Template, "render", lambda self, *a, **k:
+                        rendered.append(self.name) or real(self, *a, **k))
+    (source / "courses/basics/third.md").write_text("---\ntitle: Third\n---\nEdited.\n")
+    build(source, out, jobs=1)
+    assert rendered.count("lesson.html") == 6  # every lesson, not only the edited one
 
 
 def test_pagefind_processes_run_side_by_side_only_while_their_pages_fit(make_site, tmp_path,

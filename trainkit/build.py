@@ -174,7 +174,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     built.save()
     cache.release_bodies()
     stop_workers()  # Markdown is done: the fork server need not wait beside Pagefind
-    unindexed = index_pages(chosen, output.read, lambda page: output.put(page.path, page.content),
+    unindexed = index_pages(chosen, output.read,
+                            lambda page: output.put(page.path, page.content),
                             language, cache, jobs)
     problems = sorted(set(problems + unindexed))
     if has_errors(problems, strict):

@@ -249,7 +249,7 @@ class BuiltPages:
     A page is taken only when its file still hashes to what was written, so an output
     folder changed by hand, or left by a build that failed, costs a render, never a stale
     page. Records are dropped whenever trainkit's own code changes (its templates'
-    filters are not in the contexts)."""
+    filters are not in the contexts), or Jinja2 or MarkupSafe is upgraded."""
 
     file: Path
     out: Path
@@ -261,6 +261,9 @@ class BuiltPages:
 
     @classmethod
     def open(cls, source: Path, out: Path, code: Any) -> "BuiltPages":
+        from importlib.metadata import version
+
+        code = (code, version("jinja2"), version("markupsafe"))
         file = source / CACHE_DIR / f"pages{FORMAT}-{__version__}.pickle"
         found = _load(file)
         last = found.get("pages", {}) if found.get("code") == code else {}
