@@ -156,7 +156,7 @@ def test_every_kind_of_edit_serves_what_a_clean_build_renders(make_site, monkeyp
                 (source / name).write_text(text)
         cache = cache.following()
         served = _pages(source, cache)
-        assert len(cache.files_used) >= 8  # (every course and lesson file was remembered)
+        assert len(cache.files.now) >= 8  # (every course and lesson file was remembered)
         assert served == _pages(source, None), edit
     assert b"Third again" in served["courses/later/two/index.html"]  # a prerequisite's title
 

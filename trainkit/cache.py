@@ -17,7 +17,7 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, TypeVar
 
 from . import __version__
 from .write import save_pickle
@@ -62,31 +62,66 @@ they hold change, since a cache is read back by position (trainkit's version doe
 change between commits)."""
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class Carried(Generic[K, V]):
+    """Values from the previous build (``last``) and those this build used (``now``):
+    only what a build used is carried into the next, so that what deleted files gave does
+    not pile up in a long-running serve."""
+
+    last: dict[K, V] = field(default_factory=dict)
+    now: dict[K, V] = field(default_factory=dict)
+
+    def get(self, key: K) -> V | None:
+        """The last build's value, counted as used."""
+        found = self.last.get(key)
+        if found is not None:
+            self.now[key] = found
+        return found
+
+    def keep(self, key: K, value: V) -> None:
+        self.now[key] = value
+
+    def same(self, key: K, value: V) -> V:
+        """``value``, or the equal value of the last build (the same object, so that
+        comparing with it later stops at identity)."""
+        old = self.last.get(key)
+        if old is not None and old == value:
+            value = old
+        self.now[key] = value
+        return value
+
+    def following(self) -> "Carried[K, V]":
+        """What the next build starts from: what this one used (all of it, when it
+        stopped before using any)."""
+        return Carried(dict(self.now or self.last))
+
+
 @dataclass(slots=True)
 class BodyCache:
-    """Rendered bodies by job key; ``used`` collects what this build needed."""
+    """Rendered bodies by job key, and what else a build keeps for the next one."""
 
     file: Path | None
     """Where it is kept (None: in memory only, as in tests)."""
-    entries: dict[str, "Rendered"] = field(default_factory=dict)
-    used: dict[str, "Rendered"] = field(default_factory=dict)
+    bodies: Carried[str, "Rendered"] = field(default_factory=Carried)
     changed: bool = False
     index_dir: Path | None = None
     """Where the last search index is kept: each part's files in a file named by the
     hash of the pages it indexed (see :mod:`trainkit.search`); one at a time in memory."""
     indexes: dict[str, dict[str, bytes]] = field(default_factory=dict)
     """The same, in a process that builds again (serve), in memory."""
-    pages: dict[str, bytes] = field(default_factory=dict)
+    pages: Carried[str, bytes] = field(default_factory=Carried)
     """Rendered pages by :func:`page_key`, from the previous build in this process."""
-    pages_used: dict[str, bytes] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)
     """Output paths whose template ran in this build (the others came from ``pages``)."""
     templates: tuple[tuple[Any, ...], "jinja2.Environment"] | None = None
     """The theme's template environment, with the theme and fingerprint it was made for."""
-    documents: dict[str, "Document"] = field(default_factory=dict)
+    documents: Carried[str, "Document"] = field(default_factory=Carried)
     """Markdown files split into front matter and body, by name and a hash of the text."""
-    documents_used: dict[str, "Document"] = field(default_factory=dict)
-    files: dict[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=dict)
+    files: Carried[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=Carried)
     """What reading each file gave, by its absolute path, with the stat it was read at
     (see :meth:`trainkit.loader.Folder.remember`): kept between builds too, so a build
     after an edit reads only the files that changed."""
@@ -94,17 +129,13 @@ class BodyCache:
     watched: frozenset[str] | None = None
     """In serve: every path (relative to the source) the watcher saw change since the
     previous rebuild; None when not known (then each file's stat is looked at)."""
-    courses: dict[str, Any] = field(default_factory=dict)
+    courses: Carried[str, Any] = field(default_factory=Carried)
     """In serve: what loading each course folder gave in the previous rebuild."""
-    courses_used: dict[str, Any] = field(default_factory=dict)
-    files_used: dict[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=dict)
-    planned: dict[str, tuple[Any, bytes]] = field(default_factory=dict)
+    planned: Carried[str, tuple[Any, bytes]] = field(default_factory=Carried)
     """Each page's output path → (what its context is made from, its bytes), from the
     previous build in this process (see :func:`trainkit.pages.plan`)."""
-    planned_used: dict[str, tuple[Any, bytes]] = field(default_factory=dict)
-    memo: dict[Any, Any] = field(default_factory=dict)
+    memo: Carried[Any, Any] = field(default_factory=Carried)
     """Small derived values (job keys, lesson facts) by the objects they come from."""
-    memo_used: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
@@ -112,18 +143,23 @@ class BodyCache:
 
         file = source / CACHE_DIR / f"bodies{FORMAT}-{__version__}-md{markdown.__version__}.pickle"
         files_file = source / CACHE_DIR / f"files{FORMAT}-{__version__}.pickle"
-        return cls(file, _load(file), index_dir=source / CACHE_DIR / f"search-{__version__}",
-                   files_file=files_file, files=_load(files_file))
+        return cls(file, Carried(_load(file)),
+                   index_dir=source / CACHE_DIR / f"search-{__version__}",
+                   files_file=files_file, files=Carried(_load(files_file)))
+
+    def loaded(self) -> "BodyCache":
+        """What was loaded from the files, in memory only: where serve starts from."""
+        return BodyCache(None, Carried(self.bodies.last), files=Carried(self.files.last))
 
     def get(self, key: str, targets: Mapping[str, str]) -> "Rendered | None":
-        found = self.entries.get(key)
+        found = self.bodies.last.get(key)
         if found is None or not found.still_valid(targets):
             return None
-        self.used[key] = found
+        self.bodies.keep(key, found)
         return found
 
     def put(self, key: str, rendered: "Rendered") -> None:
-        self.used[key] = rendered
+        self.bodies.keep(key, rendered)
         self.changed = True
 
     @property
@@ -138,19 +174,19 @@ class BodyCache:
         key = self.memo.get(job)
         if key is None:
             key = job_key(job)
-        self.memo_used[job] = key
+            self.memo.keep(job, key)
         return key
 
     def following(self) -> "BodyCache":
         """What the next build in this process starts from (in memory only): what this
-        build used (all of it when it stopped before rendering) and its environment."""
-        return BodyCache(None, dict(self.used or self.entries),
-                         pages=dict(self.pages_used or self.pages), templates=self.templates,
-                         documents=dict(self.documents_used or self.documents),
-                         files={**self.files, **self.files_used},
-                         courses=dict(self.courses_used or self.courses),
-                         planned=dict(self.planned_used or self.planned),
-                         memo=dict(self.memo_used or self.memo))
+        build used (all of it when it stopped before rendering) and its environment.
+        Files read are all carried: those read just after a save are not counted as
+        used (see :meth:`trainkit.loader.Folder.remember`)."""
+        return BodyCache(None, self.bodies.following(), pages=self.pages.following(),
+                         templates=self.templates, documents=self.documents.following(),
+                         files=Carried({**self.files.last, **self.files.now}),
+                         courses=self.courses.following(), planned=self.planned.following(),
+                         memo=self.memo.following())
 
     def document(self, name: str, text: str,
                  split: Callable[[str, str], "Document"]) -> "Document":
@@ -164,7 +200,7 @@ class BodyCache:
         found = self.documents.get(key)
         if found is None:
             found = split(text, name)
-        self.documents_used[key] = found
+            self.documents.keep(key, found)
         return found
 
     def environment(self, theme: "Theme", fingerprint: str) -> "jinja2.Environment":
@@ -176,15 +212,9 @@ class BodyCache:
             self.templates = (made_for, environment(theme))
         return self.templates[1]
 
-    def page(self, key: str) -> bytes | None:
-        found = self.pages.get(key)
-        if found is not None:
-            self.pages_used[key] = found
-        return found
-
     def put_page(self, key: str, path: str, content: bytes) -> None:
         if self.in_process:
-            self.pages_used[key] = content
+            self.pages.keep(key, content)
         self.rendered.append(path)
 
     def has_search_index(self, key: str) -> bool:
@@ -218,25 +248,24 @@ class BodyCache:
 
     def release_bodies(self) -> None:
         """Let go of everything but the search index parts (once saved)."""
-        self.entries, self.used, self.files, self.files_used = {}, {}, {}, {}
-        self.memo, self.memo_used, self.documents, self.documents_used = {}, {}, {}, {}
-        self.courses, self.courses_used, self.planned, self.planned_used = {}, {}, {}, {}
-        self.pages, self.pages_used = {}, {}
+        self.bodies, self.files, self.memo, self.documents = (Carried(), Carried(),
+                                                              Carried(), Carried())
+        self.courses, self.planned, self.pages = Carried(), Carried(), Carried()
         _return_freed_memory()
 
     def files_payload(self) -> dict[str, Any] | None:
         """The files read (see :attr:`files`), to save when they differ from those loaded."""
-        if len(self.files_used) == len(self.files) and all(
-                self.files.get(name) is entry for name, entry in self.files_used.items()):
+        last, now = self.files.last, self.files.now
+        if len(now) == len(last) and all(last.get(name) is entry for name, entry in now.items()):
             return None
-        return self.files_used
+        return now
 
     def payload(self) -> dict[str, Any] | None:
         """What to save (only what this build used, so stale entries go), or None
         when nothing changed."""
-        if not self.changed and len(self.used) == len(self.entries):
+        if not self.changed and len(self.bodies.now) == len(self.bodies.last):
             return None
-        return self.used
+        return self.bodies.now
 
 
 @dataclass(slots=True)

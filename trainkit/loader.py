@@ -78,13 +78,13 @@ class Folder:
         except OSError:
             st = None
         key = (kind, *stamp(st)) if st else None
-        entry = self.cache.files.get(str(file))
+        entry = self.cache.files.last.get(str(file))
         if key is not None and entry is not None and entry[0] == key:
             result, found = entry[1], entry[2]
         else:
             result, found = load()
         if st is not None and uptodate.settled(max(st.st_mtime_ns, st.st_ctime_ns)):
-            self.cache.files_used[str(file)] = (key, result, found)
+            self.cache.files.keep(str(file), (key, result, found))
         problems += found
         return result
 
@@ -227,11 +227,11 @@ def _load_course(
         problems += found
         return course, lessons, links
     name = folder.name(course_dir)
-    entry = cache.courses.get(name)
+    entry = cache.courses.last.get(name)
     if (entry is None or entry[0] != folder.upline or cache.watched is None
             or any(p == name or p.startswith(name + "/") for p in cache.watched)):
         entry = (folder.upline, _read_course_folder(folder, course_dir))
-    cache.courses_used[name] = entry
+    cache.courses.keep(name, entry)
     course, lessons, links, found = entry[1]
     problems += found
     return course, lessons, list(links)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from . import __version__, urls
+from .cache import Carried
 from .model import Course, LearningPath, Lesson, Link, Site, Upline, lesson_digest
 
 if TYPE_CHECKING:
@@ -46,13 +47,13 @@ def contexts(site: Site, bodies: "Bodies", serve: bool = False) -> Iterator[Cont
 
 
 def plan(site: Site, bodies: "Bodies", serve: bool = False,
-         memo: Memo | None = None) -> Iterator[Planned]:
+         memo: Carried[Any, Any] | None = None) -> Iterator[Planned]:
     """Every page of the site, in a stable order, before its context is made.
 
     ``memo`` keeps derived values from the previous rebuild of this process (lesson
     facts, and the inputs every page shares), so unchanged values stay the very same
     objects and comparing inputs costs little."""
-    memo = memo if memo is not None else Memo()
+    memo = memo if memo is not None else Carried()
     facts = lesson_facts(site, bodies, memo)
     base = memo.same("base", (site.config, site.versions, site.include_drafts, serve))
     item = {key: (lesson, facts[key]) for key, lesson in site.lessons.items()}
@@ -105,31 +106,8 @@ def plan(site: Site, bodies: "Bodies", serve: bool = False,
                   partial(not_found, site, serve))
 
 
-class Memo:
-    """Values carried from one rebuild to the next (in ``serve``): only what this
-    rebuild used is kept for the next."""
-
-    def __init__(self, previous: dict[Any, Any] | None = None) -> None:
-        self.previous = previous or {}
-        self.used: dict[Any, Any] = {}
-
-    def same(self, name: str, value: Any) -> Any:
-        """``value``, or the equal value of the previous rebuild (the same object, so
-        later comparisons with it stop at identity)."""
-        old = self.previous.get(name)
-        if old is not None and old == value:
-            value = old
-        self.used[name] = value
-        return value
-
-    def get(self, name: Any) -> Any:
-        return self.previous.get(name)
-
-    def keep(self, name: Any, value: Any) -> None:
-        self.used[name] = value
-
-
-def lesson_facts(site: Site, bodies: "Bodies", memo: Memo | None = None) -> Facts:
+def lesson_facts(site: Site, bodies: "Bodies",
+                 memo: Carried[Any, Any] | None = None) -> Facts:
     """For each lesson, what the reader's progress script needs: ``hash``, a digest of
     its content (title, body, upline sections, checklist) to flag a lesson that changed
     since the reader completed it; and ``tasks``, its checklist item ids separated by

@@ -155,7 +155,7 @@ class Preview:
     def _body_cache(self, watched: set[str] | None) -> BodyCache:
         if self.bodies is None:
             opened = BodyCache.open(self.source)
-            self.bodies = BodyCache(None, opened.entries, files=opened.files)
+            self.bodies = opened.loaded()
         else:
             self.bodies = self.bodies.following()
             if watched is not None and len(watched) <= MAX_LISTED_CHANGES:

@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import pages, urls
-from .cache import BodyCache, BuiltPages, page_key
+from .cache import BodyCache, BuiltPages, Carried, page_key
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of, pack
 from .model import Section, Site, Upline
@@ -62,26 +62,24 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
     bodies, problems = render_bodies(site, jobs, cache)
     fingerprint = theme.fingerprint()
     env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
-    memo = pages.Memo(cache.memo if cache is not None else None)
+    memo = cache.memo if cache is not None else Carried()
     planned = list(pages.plan(site, bodies, serve=serve, memo=memo))
     out: list[Page] = []
     paths = []
     for done, page in enumerate(planned, 1):
         path = urls.output_file(page.url)
         inputs = (fingerprint, page.inputs)
-        before = cache.planned.get(path) if cache is not None else None
+        before = cache.planned.last.get(path) if cache is not None else None
         if before is not None and before[0] == inputs:
             content = before[1]  # nothing it is made from changed: not even its context
         else:
             content = _render_page(env, page.make(), path, fingerprint, cache, built)
         if cache is not None and cache.in_process:
-            cache.planned_used[path] = (inputs, content)
+            cache.planned.keep(path, (inputs, content))
         paths.append(path)
         (out.append if sink is None else sink)(Page(path, content))
         if progress is not None and done % 50 == 0:
             progress(done, len(planned))
-    if cache is not None:
-        cache.memo_used.update(memo.used)
     del planned, bodies, memo
     found, more = discovery_files(site, paths, serve=serve)
     for path, content in found:
@@ -95,7 +93,7 @@ def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fin
     a process that builds again: serve; or in the output folder: ``built``)."""
     kept = cache is not None and cache.in_process
     key = page_key(context, fingerprint) if kept or built is not None else ""
-    content = cache.page(key) if kept else None  # type: ignore[union-attr]
+    content = cache.pages.get(key) if kept else None  # type: ignore[union-attr]
     if content is None and built is not None:
         content = built.reuse(path, key)
     if content is None:
