@@ -507,3 +507,43 @@ def test_a_missing_theme_is_reported(make_site, cli, tmp_path):
     result = cli("build", "--source", src, "--out", tmp_path / "out")
     assert result.exit_code == 1
     assert "trainkit.yaml:3: error: theme 'nowhere' not found" in result.output
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_no_markdown_worker_or_fork_server_waits_beside_pagefind(make_site, tmp_path,
+                                                                  monkeypatch):
+    """Markdown is done before the search index is made: the processes that rendered it
+    (~50 MB each at 10,000 lessons) are gone by then."""
+    from trainkit import build, search
+
+    def python_children() -> list[str]:
+        found = []
+        for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+            for pid in children.read_text().split():
+                try:
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                except OSError:
+                    continue
+                if "python" in name:
+                    found.append(name)
+        return found
+
+    seen: list[list[str]] = []
+    during_markdown: list[list[str]] = []
+    real_pagefind, real_render = search._run_pagefind, build.render_site
+    monkeypatch.setattr(search, "_run_pagefind", lambda *a: seen.append(python_children())
+                        or real_pagefind(*a))
+
+    def render_site(*a, **k):
+        result = real_render(*a, **k)
+        during_markdown.append(python_children())
+        return result
+
+    monkeypatch.setattr(build, "render_site", render_site)
+    lessons = [f"l{n}" for n in range(110)]  # enough for worker processes
+    files = {"courses/big/course.yaml": f"title: Big\nlessons: [{', '.join(lessons)}]\n"}
+    files.update({f"courses/big/{slug}.md": f"---\ntitle: Lesson {slug}\n---\nText.\n"
+                  for slug in lessons})
+    build.build(make_site(files), tmp_path / "out", jobs=2)
+    assert during_markdown and during_markdown[0]  # the fork server was there
+    assert seen and all(children == [] for children in seen)

@@ -192,6 +192,8 @@ def stop_workers() -> None:
     """Stop the fork server (and the resource tracker it started), if running: 50 MB
     that a build no longer needs once every body is rendered. The next build in this
     process starts them again. (They have no public stop; Python's tests use these.)"""
+    if _workers().get_start_method() != "forkserver":
+        return  # (Windows: spawned workers end with their pool)
     from multiprocessing import forkserver, resource_tracker
 
     for server in (forkserver._forkserver, resource_tracker._resource_tracker):
