@@ -44,19 +44,8 @@ def peer_venv() -> Path:
 def tree_sample(pid: int, cpu: dict[int, float]) -> int:
     """Resident bytes of a process and all its descendants; records in ``cpu`` the CPU
     seconds each has used so far (by pid: the last value seen is its total)."""
-    total, todo = 0, [pid]
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
+    total = 0
+    for p in _descendants(pid):
         try:
             with open(f"/proc/{p}/statm") as f:
                 total += int(f.read().split()[1]) * PAGE
@@ -66,6 +55,44 @@ def tree_sample(pid: int, cpu: dict[int, float]) -> int:
         except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def _descendants(pid: int) -> list[int]:
+    """A process and all its descendants, from each thread's list of the children it
+    started (a few files): scanning all of /proc at every sample took 1.2 ms, and at one
+    sample every 10 ms it slowed the builds measured on this 2-CPU machine by ~8%."""
+    if not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"):
+        return _descendants_by_scan(pid)
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(child) for child in f.read().split()]
+        except OSError:
+            pass  # it has just ended
+    return found
+
+
+def _descendants_by_scan(pid: int) -> list[int]:
+    """The same, where the kernel does not list children: every process's parent."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
 
 
 def tree_rss(pid: int) -> int:
