@@ -321,3 +321,21 @@ def test_serve_looks_only_at_the_course_folders_the_watcher_saw_change(make_site
     result = preview.rebuild({"courses/extra"})
     assert "courses/extra/x/index.html" in preview.current().files
     preview.close()
+
+
+def test_a_build_deletes_the_caches_other_versions_left(make_site, tmp_path):
+    source = make_site(INCREMENTAL)
+    folder = source / CACHE_DIR
+    stale = ["bodies-0.0.9-md3.4.pickle", "bodies2-0.1.0-md3.11.3.pickle",
+             "files-0.0.9.pickle", "pages4-0.1.0.pickle", "search-0.0.9.pickle"]
+    write_files(folder, {name: "old" for name in stale})
+    write_files(folder, {"search-0.0.9/abc.pickle": "old", "links.json": "{}"})
+    build(source, tmp_path / "out", jobs=1)
+    left = sorted(p.name for p in folder.iterdir())
+    assert not set(stale) & set(left) and "search-0.0.9" not in left
+    assert "links.json" in left  # the link checker's: not made by version
+    assert any(name.startswith("bodies") for name in left)  # this build's own
+    assert any(name.startswith("pages") for name in left)
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, tmp_path / "clean", jobs=1)
+    assert _files(tmp_path / "out") == _files(tmp_path / "clean")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import uptodate, urls
-from .cache import CACHE_DIR, BodyCache, BuiltPages
+from .cache import CACHE_DIR, BodyCache, BuiltPages, forget_others
 from .changes import change_list
 from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
@@ -172,6 +172,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     save_pickle(cache.file, cache.payload())
     save_pickle(cache.files_file, cache.files_payload())
     built.save()
+    forget_others(source, (cache.file, cache.files_file, cache.index_dir, built.file))
     cache.release_bodies()
     stop_workers()  # Markdown is done: the fork server need not wait beside Pagefind
     unindexed = index_pages(chosen, output.read,

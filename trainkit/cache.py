@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 from . import __version__
 from .write import save_pickle
@@ -315,6 +316,24 @@ class BuiltPages:
 
     def save(self) -> None:
         save_pickle(self.file, {"code": self.code, "pages": self.now})
+
+
+MADE_BY_VERSION = ("bodies*.pickle", "files*.pickle", "pages*.pickle", "search-*")
+"""Cache files named by trainkit's version, Markdown's or the cache format."""
+
+
+def forget_others(source: Path, current: Iterable[Path | None]) -> None:
+    """Delete what other versions and older formats left in the cache (each upgrade
+    would leave its own behind: 100 MB at 10,000 lessons), keeping ``current``."""
+    keep = {path.name for path in current if path is not None}
+    for pattern in MADE_BY_VERSION:
+        for path in (source / CACHE_DIR).glob(pattern):
+            if path.name in keep:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _load(file: Path) -> dict[Any, Any]:
