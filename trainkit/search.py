@@ -109,6 +109,7 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     version = pagefind_version()
     keys = [_pages_key(part, language, version) for part in parts]
     kept = [cache is not None and cache.has_search_index(key) for key in keys]
+    room = _Room(PAGES_AT_ONCE)
 
     def part_files(i: int) -> dict[str, bytes]:
         files = cache.search_index(keys[i]) if kept[i] else None  # type: ignore[union-attr]
@@ -119,7 +120,6 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
                 cache.put_search_index(keys[i], files)
         return files
 
-    room = _Room(PAGES_AT_ONCE)
     folders = [""] + [f"part-{n}/" for n in range(1, len(parts))]
     todo = sum(not k for k in kept)
     try:
