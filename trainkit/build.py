@@ -137,16 +137,16 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     snapshot's render key."""
     chosen: Chosen = []  # the pages for the search index, with their digests
     pages = 0
+    built = BuiltPages.open(source, output.out, uptodate.code())
 
     def sink(page: Page) -> None:
         nonlocal pages
         pages += page.path.endswith(".html")
-        if indexed(page):
-            chosen.append((page.path, digest(page.content)))
+        if indexed(page):  # (the digest of a page rendered or reused is known already)
+            chosen.append((page.path, built.digest(page.path) or digest(page.content)))
         output.put(page.path, page.content)
 
     snapshots = plan(source)
-    built = BuiltPages.open(source, output.out, uptodate.code())
     site, _, problems, theme = check(source, strict, progress=progress, jobs=jobs,
                                      cache=cache, edition=snapshots, search=False, sink=sink,
                                      built=built)

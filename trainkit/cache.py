@@ -144,9 +144,9 @@ class BodyCache:
 
         file = source / CACHE_DIR / f"bodies{FORMAT}-{__version__}-md{markdown.__version__}.pickle"
         files_file = source / CACHE_DIR / f"files{FORMAT}-{__version__}.pickle"
-        return cls(file, Carried(_load(file)),
+        return cls(file, Carried(load_pickle(file)),
                    index_dir=source / CACHE_DIR / f"search-{__version__}",
-                   files_file=files_file, files=Carried(_load(files_file)))
+                   files_file=files_file, files=Carried(load_pickle(files_file)))
 
     def loaded(self) -> "BodyCache":
         """What was loaded from the files, in memory only: where serve starts from."""
@@ -228,7 +228,7 @@ class BodyCache:
         """The files of that part (None if they cannot be read after all)."""
         if self.index_dir is None:
             return self.indexes.get(key)
-        return _load(self.index_dir / f"{key}.pickle") or None
+        return load_pickle(self.index_dir / f"{key}.pickle") or None
 
     def put_search_index(self, key: str, files: dict[str, bytes]) -> None:
         if self.index_dir is None:
@@ -295,12 +295,13 @@ class BuiltPages:
 
         code = (code, version("jinja2"), version("markupsafe"))
         file = source / CACHE_DIR / f"pages{FORMAT}-{__version__}.pickle"
-        found = _load(file)
+        found = load_pickle(file)
         last = found.get("pages", {}) if found.get("code") == code else {}
         return cls(file, out, code, last)
 
     def reuse(self, path: str, key: str) -> bytes | None:
-        """The bytes the last build wrote to ``path`` from a context hashing to ``key``."""
+        """The bytes the last build wrote to ``path`` from a context hashing to ``key``
+        (recorded again for the next build), or None."""
         record = self.last.get(path)
         if record is None or record[0] != key:
             return None
@@ -309,10 +310,19 @@ class BuiltPages:
                 content = f.read()
         except OSError:
             return None
-        return content if hashlib.sha256(content).digest() == record[1] else None
+        if hashlib.sha256(content).digest() != record[1]:
+            return None
+        self.now[path] = record
+        return content
 
     def record(self, path: str, key: str, content: bytes) -> None:
+        """A page just rendered."""
         self.now[path] = (key, hashlib.sha256(content).digest())
+
+    def digest(self, path: str) -> bytes | None:
+        """The SHA-256 of the bytes of a page reused or recorded in this build."""
+        record = self.now.get(path)
+        return record[1] if record is not None else None
 
     def save(self) -> None:
         save_pickle(self.file, {"code": self.code, "pages": self.now})
@@ -336,7 +346,7 @@ def forget_others(source: Path, current: Iterable[Path | None]) -> None:
                 path.unlink(missing_ok=True)
 
 
-def _load(file: Path) -> dict[Any, Any]:
+def load_pickle(file: Path) -> dict[Any, Any]:
     """A pickled dict from the cache; empty when missing, old or damaged (it is simply
     made again)."""
     try:

@@ -95,13 +95,13 @@ def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fin
     key = page_key(context, fingerprint) if kept or built is not None else ""
     content = cache.pages.get(key) if kept else None  # type: ignore[union-attr]
     if content is None and built is not None:
-        content = built.reuse(path, key)
+        content = built.reuse(path, key)  # (and recorded for the next build)
     if content is None:
         content = env.get_template(context["template"]).render(context).encode("utf-8")
         if cache is not None:
             cache.put_page(key, path, content)
-    if built is not None:
-        built.record(path, key, content)
+        if built is not None:
+            built.record(path, key, content)
     return content
 
 

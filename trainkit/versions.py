@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import pickle
 import re
 import shutil
 from dataclasses import dataclass, field, replace
@@ -28,7 +27,7 @@ from urllib.parse import urlsplit
 import markdown
 
 from . import __version__, uptodate, urls
-from .cache import CACHE_DIR
+from .cache import CACHE_DIR, load_pickle
 from .loader import CONFIG_FILE, load_config
 from .model import Site, VersionInfo, Versions
 from .problems import ContentError, Problem, UsageError, error, has_errors
@@ -422,12 +421,8 @@ def cache_file(source: Path, key: str) -> Path:
 
 
 def _read_cache(source: Path, key: str) -> dict[str, Any] | None:
-    try:
-        with cache_file(source, key).open("rb") as f:
-            entry = pickle.load(f)
-        return entry if isinstance(entry, dict) and "urls" in entry else None
-    except Exception:  # a missing, old or damaged entry is simply rebuilt
-        return None
+    entry = load_pickle(cache_file(source, key))  # (empty when missing, old or damaged)
+    return entry if "urls" in entry else None
 
 
 # --- What every page shows ---------------------------------------------------------------
