@@ -339,3 +339,46 @@ def test_a_build_deletes_the_caches_other_versions_left(make_site, tmp_path):
     shutil.rmtree(source / CACHE_DIR)
     build(source, tmp_path / "clean", jobs=1)
     assert _files(tmp_path / "out") == _files(tmp_path / "clean")
+
+
+_COUNT_LESSON_RENDERS = """
+import sys
+from pathlib import Path
+
+import jinja2
+
+from trainkit.build import build
+
+rendered = []
+real = jinja2.Template.render
+jinja2.Template.render = lambda self, *a, **k: rendered.append(self.name) or real(self, *a, **k)
+build(Path(sys.argv[1]), Path(sys.argv[2]), jobs=1)
+print(rendered.count("lesson.html"))
+"""
+
+
+def test_a_build_in_another_process_knows_the_pages_it_made(tmp_path):
+    """A build recognises unchanged pages by a hash of what they are made from; Python
+    orders sets by string hashes that change from process to process, so the hash must
+    not depend on them. (The sample site: upline sections, links, paths, versions.)"""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    source, out = tmp_path / "src", tmp_path / "out"
+    source.mkdir()
+    for name in ("trainkit.yaml", "courses", "links", "paths", "uplines"):
+        copy = shutil.copytree if (repo / name).is_dir() else shutil.copy
+        copy(repo / name, source / name)
+
+    def lessons_rendered(seed: str) -> int:
+        done = subprocess.run([sys.executable, "-c", _COUNT_LESSON_RENDERS, str(source), str(out)],
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        return int(done.stdout.split()[-1])
+
+    every = lessons_rendered("1")
+    assert every > 10
+    lesson = next((source / "courses").glob("*/*.md"))
+    lesson.write_text(lesson.read_text() + "\nOne more paragraph.\n")
+    assert 1 <= lessons_rendered("2") <= 3  # it and its neighbours, not all the others

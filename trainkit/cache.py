@@ -13,6 +13,7 @@ renders only the pages whose context it changed.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import shutil
@@ -57,7 +58,50 @@ def page_key(context: Mapping[str, Any], theme: str) -> str:
     return digest.hexdigest()
 
 
-FORMAT = 5
+class InputsDigest:
+    """A hash of what a page is made from, before its context is made: the values
+    :func:`trainkit.pages.plan` lists for it. A build compares it with the last build's
+    to take an unchanged page from the output without making its context (most of what
+    an unchanged page would cost).
+
+    Equal values give the same digest in every process: objects are pickled without the
+    pickler's memo (so which values happen to be the same object does not show), and
+    the model holds no sets (their order changes with each process's string hashes:
+    :class:`~trainkit.markdown_ext.Rendered` holds its anchors in a tuple,
+    :class:`~trainkit.model.VersionInfo` pickles its pages sorted). Each object and
+    tuple is hashed once per build: lessons appear in many pages' inputs."""
+
+    def __init__(self, salt: str) -> None:
+        self._salt = salt.encode("utf-8")
+        self._known: dict[int, tuple[object, bytes]] = {}
+        """By id: the value (held, so that its id is not reused) and its digest."""
+
+    def __call__(self, inputs: tuple[Any, ...]) -> str:
+        return hashlib.sha256(self._salt + self._of(inputs)).hexdigest()
+
+    def _of(self, value: object) -> bytes:
+        known = self._known.get(id(value))
+        if known is not None:
+            return known[1]
+        kind = type(value)
+        if kind is tuple:
+            digest = hashlib.sha256(b"(%d" % len(value))  # type: ignore[arg-type]
+            for item in value:  # type: ignore[attr-defined]
+                digest.update(self._of(item))
+        elif kind is str:
+            digest = hashlib.sha256(b"s" + value.encode("utf-8", "surrogatepass"))  # type: ignore[attr-defined]
+        else:
+            buffer = io.BytesIO()
+            pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.fast = True  # no memo: two equal strings pickle alike, shared or not
+            pickler.dump(value)
+            digest = hashlib.sha256(buffer.getbuffer())
+        found = digest.digest()
+        self._known[id(value)] = (value, found)
+        return found
+
+
+FORMAT = 6
 """Of the saved rendered bodies and files read: a new number whenever the fields of what
 they hold change, since a cache is read back by position (trainkit's version does not
 change between commits)."""
@@ -272,9 +316,9 @@ class BodyCache:
 @dataclass(slots=True)
 class BuiltPages:
     """What the last build wrote to each page of the current site (not ``v/``), with
-    the :func:`page_key` of the context it was rendered from. A page whose context hashes
-    the same is taken from the output folder instead of rendered again: after an edit,
-    only the pages that show it are (templates are most of a rebuild's cost).
+    the :class:`InputsDigest` of what it was made from. A page whose inputs hash the
+    same is taken from the output folder instead of made again: after an edit, only the
+    pages that show it get a context and a template run (most of a rebuild's cost).
 
     A page is taken only when its file still hashes to what was written, so an output
     folder changed by hand, or left by a build that failed, costs a render, never a stale
@@ -286,7 +330,7 @@ class BuiltPages:
     code: Any
     """What the records are valid for (see :func:`trainkit.uptodate.code`)."""
     last: dict[str, tuple[str, bytes]]
-    """Output path → (page key, SHA-256 of the bytes written), from the last build."""
+    """Output path → (inputs digest, SHA-256 of the bytes written), from the last build."""
     now: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @classmethod
@@ -300,7 +344,7 @@ class BuiltPages:
         return cls(file, out, code, last)
 
     def reuse(self, path: str, key: str) -> bytes | None:
-        """The bytes the last build wrote to ``path`` from a context hashing to ``key``
+        """The bytes the last build wrote to ``path`` from inputs hashing to ``key``
         (recorded again for the next build), or None."""
         record = self.last.get(path)
         if record is None or record[0] != key:

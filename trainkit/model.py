@@ -276,6 +276,17 @@ class VersionInfo:
     pages: frozenset[str] = frozenset()
     """Its page URLs (relative to its own root), to know where the same page exists."""
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Its pages in order: a set pickles in an order that changes from process to
+        # process, and pages are recognised by a hash of the pickle of their inputs.
+        return _version_info, (self.label, self.path, self.released, self.current,
+                               tuple(sorted(self.pages)))
+
+
+def _version_info(label: str, path: str, released: dt.date | None, current: bool,
+                  pages: tuple[str, ...]) -> VersionInfo:
+    return VersionInfo(label, path, released, current, frozenset(pages))
+
 
 @dataclass(frozen=True, slots=True)
 class Versions:

@@ -19,7 +19,8 @@ import jinja2
 from markupsafe import Markup
 
 from . import pages, urls
-from .cache import BodyCache, BuiltPages, Carried, page_key
+from . import __version__
+from .cache import BodyCache, BuiltPages, Carried, InputsDigest, page_key
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of, pack
 from .model import Section, Site, Upline
@@ -58,12 +59,16 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
                 built: BuiltPages | None = None) -> tuple[list[Page], list[Problem]]:
     """Every page of the site; or, with ``sink``, every page handed to it as soon as it
     is made (and none returned), so that they need not all be held in memory. With
-    ``built``, pages whose context is unchanged since the last build are taken from it."""
+    ``built``, pages made from the same inputs as in the last build are taken from it,
+    without making their context."""
     bodies, problems = render_bodies(site, jobs, cache)
     fingerprint = theme.fingerprint()
     env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
     memo = cache.memo if cache is not None else Carried()
     planned = list(pages.plan(site, bodies, serve=serve, memo=memo))
+    # A build compares a digest of each page's inputs with the last build's; serve
+    # compares the inputs themselves, kept in memory.
+    inputs_digest = InputsDigest(f"{__version__}\0{fingerprint}")
     out: list[Page] = []
     paths = []
     for done, page in enumerate(planned, 1):
@@ -72,8 +77,17 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
         before = cache.planned.last.get(path) if cache is not None else None
         if before is not None and before[0] == inputs:
             content = before[1]  # nothing it is made from changed: not even its context
+        elif built is not None:
+            key = inputs_digest(page.inputs)
+            made = built.reuse(path, key)  # (and recorded for the next build)
+            if made is None:
+                made = _render(env, page.make())
+                built.record(path, key, made)
+                if cache is not None:
+                    cache.put_page(key, path, made)
+            content = made
         else:
-            content = _render_page(env, page.make(), path, fingerprint, cache, built)
+            content = _render_page(env, page.make(), path, fingerprint, cache)
         if cache is not None and cache.in_process:
             cache.planned.keep(path, (inputs, content))
         paths.append(path)
@@ -88,21 +102,21 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
 
 
 def _render_page(env: jinja2.Environment, context: pages.Context, path: str, fingerprint: str,
-                 cache: BodyCache | None, built: BuiltPages | None) -> bytes:
-    """A page's bytes: those made before from the same context when there are (kept in
-    a process that builds again: serve; or in the output folder: ``built``)."""
+                 cache: BodyCache | None) -> bytes:
+    """A page's bytes: those made before from the same context when a process that
+    builds again (serve) kept them."""
     kept = cache is not None and cache.in_process
-    key = page_key(context, fingerprint) if kept or built is not None else ""
+    key = page_key(context, fingerprint) if kept else ""
     content = cache.pages.get(key) if kept else None  # type: ignore[union-attr]
-    if content is None and built is not None:
-        content = built.reuse(path, key)  # (and recorded for the next build)
     if content is None:
-        content = env.get_template(context["template"]).render(context).encode("utf-8")
+        content = _render(env, context)
         if cache is not None:
             cache.put_page(key, path, content)
-        if built is not None:
-            built.record(path, key, content)
     return content
+
+
+def _render(env: jinja2.Environment, context: pages.Context) -> bytes:
+    return env.get_template(context["template"]).render(context).encode("utf-8")
 
 
 def render_bodies(site: Site, jobs: int = 1,

@@ -28,8 +28,10 @@ class Rendered:
     packed: bytes
     """The HTML (see :func:`pack`): every body is held from its rendering until its page
     is made, and pickled into the cache."""
-    anchors: frozenset[str]
-    """The ids of its headings, for checking ``#anchor`` links to it."""
+    anchors: tuple[str, ...]
+    """The ids of its headings, for checking ``#anchor`` links to it. (A tuple, not a
+    set: a set pickles in an order that changes from process to process, and the page
+    it is on is recognised by a hash of its pickle; see :class:`trainkit.cache.InputsDigest`.)"""
     checklist: tuple[ChecklistItem, ...]
     anchor_refs: tuple[AnchorRef, ...]
     problems: tuple[Problem, ...]
@@ -83,13 +85,13 @@ class MarkdownRenderer:
             # Lists, emphasis or quotes nested thousands deep: Python-Markdown recurses
             # once per level. Report the file instead of crashing the build.
             md.reset()
-            return Rendered(pack(""), frozenset(), (), (), (error(
+            return Rendered(pack(""), (), (), (), (error(
                 source, body_line, "this text is nested too deeply to render (lists, "
                 "quotes or emphasis inside each other hundreds of levels deep); "
                 "simplify it"),), ())
         context = self._links.processor.context
         problems = _broken_links(context.broken, text, source, body_line)
-        anchors = frozenset(_IDS.findall(html))
+        anchors = tuple(dict.fromkeys(_IDS.findall(html)))
         return Rendered(pack(html), anchors, tuple(self._tasks.processor.items),
                         tuple(context.anchors), problems, tuple(sorted(context.lookups.items())))
 
