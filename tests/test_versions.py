@@ -392,6 +392,29 @@ def test_a_cached_build_is_byte_identical_to_a_clean_one(tmp_path):
     assert files(tmp_path / "cached") == files(tmp_path / "clean")
 
 
+def test_the_changes_page_after_an_edit_reads_only_the_page_that_changed(tmp_path,
+                                                                         monkeypatch):
+    """Checklists for the changes page come from the lesson pages; the pages a build took
+    unchanged from the last one are not read back for them."""
+    from trainkit import changes
+
+    src, out = three_versions(tmp_path / "src"), tmp_path / "out"
+    build(src, out, jobs=1)
+    (src / "courses/basics/third.md").write_text(lesson("Third", "Edited.\n\n- [ ] New step\n"))
+    parsed: list[str] = []
+    real = changes.checklist_items
+    monkeypatch.setattr(changes, "checklist_items",
+                        lambda page: parsed.append(page) or real(page))
+    build(src, out, jobs=1)
+    assert len(parsed) == 1 and "New step" in parsed[0]
+    page = (out / "changes/index.html").read_text()
+    assert "New step" in page
+    monkeypatch.undo()
+    shutil.rmtree(src / ".trainkit-cache")
+    build(src, tmp_path / "clean", jobs=1)
+    assert (tmp_path / "clean/changes/index.html").read_text() == page
+
+
 def test_a_snapshot_is_not_read_again_until_a_file_changes(tmp_path, monkeypatch):
     monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the times of fresh files too
     src = three_versions(tmp_path / "src")

@@ -15,7 +15,7 @@ from typing import Callable
 
 from . import uptodate, urls
 from .cache import CACHE_DIR, BodyCache, BuiltPages, forget_others
-from .changes import change_list
+from .changes import change_list, page_checklists
 from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
 from .model import Content, Site
@@ -153,7 +153,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     problems = sorted(set(problems + snapshots.problems))
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
-    older = build_snapshots(snapshots, site, theme, output.read, jobs=jobs, cache=cache)
+    older = build_snapshots(snapshots, site, theme, built.checklist(page_checklists(output.read)),
+                            jobs=jobs, cache=cache)
     problems = sorted(set(problems + older.problems))
     if has_errors(problems, strict):
         raise ContentError(problems)

@@ -27,6 +27,7 @@ from .write import save_pickle
 if TYPE_CHECKING:
     import jinja2
 
+    from .changes import Checklist
     from .theme import Theme
     from .markdown_ext import Rendered
     from .problems import Problem
@@ -332,6 +333,9 @@ class BuiltPages:
     last: dict[str, tuple[str, bytes]]
     """Output path → (inputs digest, SHA-256 of the bytes written), from the last build."""
     now: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    checklists: Carried[bytes, tuple[tuple[str, str], ...]] = field(default_factory=Carried)
+    """A lesson page's checklist items (for the changes page) by the SHA-256 of the page:
+    an unchanged page is not read back to find them."""
 
     @classmethod
     def open(cls, source: Path, out: Path, code: Any) -> "BuiltPages":
@@ -340,8 +344,10 @@ class BuiltPages:
         code = (code, version("jinja2"), version("markupsafe"))
         file = source / CACHE_DIR / f"pages{FORMAT}-{__version__}.pickle"
         found = load_pickle(file)
-        last = found.get("pages", {}) if found.get("code") == code else {}
-        return cls(file, out, code, last)
+        if found.get("code") != code:
+            found = {}
+        return cls(file, out, code, found.get("pages", {}),
+                   checklists=Carried(found.get("checklists", {})))
 
     def reuse(self, path: str, key: str) -> bytes | None:
         """The bytes the last build wrote to ``path`` from inputs hashing to ``key``
@@ -368,8 +374,23 @@ class BuiltPages:
         record = self.now.get(path)
         return record[1] if record is not None else None
 
+    def checklist(self, parse: Callable[[str], "Checklist"]) -> Callable[[str], "Checklist"]:
+        """``parse`` (a page's checklist by its output path), taken from the last build
+        for a page with the same bytes."""
+        def checklist(path: str) -> "Checklist":
+            digest = self.digest(path)
+            if digest is None:
+                return parse(path)
+            found = self.checklists.get(digest)
+            if found is None:
+                found = parse(path)
+                self.checklists.keep(digest, found)
+            return found
+        return checklist
+
     def save(self) -> None:
-        save_pickle(self.file, {"code": self.code, "pages": self.now})
+        save_pickle(self.file, {"code": self.code, "pages": self.now,
+                                "checklists": self.checklists.now})
 
 
 MADE_BY_VERSION = ("bodies*.pickle", "files*.pickle", "pages*.pickle", "search-*")

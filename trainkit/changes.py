@@ -49,17 +49,18 @@ _LABEL = re.compile(r'<label for="task-([^"]+)">(.*?)</label>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
 
-def summarize(site: Site, built: Callable[[str], bytes], info: VersionInfo) -> Summary:
-    """A version's summary, from its site and its rendered pages, which ``built`` gives
-    by output path (for checklist items, which exist only once Markdown is rendered)."""
+Checklist = tuple[tuple[str, str], ...]
+"""``(id, text)`` of each checklist item of a lesson page, in order."""
+
+
+def summarize(site: Site, checklist: Callable[[str], Checklist], info: VersionInfo) -> Summary:
+    """A version's summary, from its site and the checklists of its rendered lesson pages,
+    which ``checklist`` gives by output path (items exist only once Markdown is
+    rendered; see :func:`page_checklists`)."""
     lessons = {}
     for course in site.courses:
         for lesson in site.course_lessons(course):
-            try:
-                page = built(urls.output_file(urls.lesson_url(lesson.key)))
-            except (KeyError, OSError):
-                page = b""
-            items = checklist_items(page.decode("utf-8"))
+            items = checklist(urls.output_file(urls.lesson_url(lesson.key)))
             digest = lesson_digest(lesson, site.sections.get(lesson.key, ()),
                                    (ident for ident, _ in items))
             lessons[lesson.key] = LessonFacts(lesson.title, digest, items)
@@ -68,7 +69,19 @@ def summarize(site: Site, built: Callable[[str], bytes], info: VersionInfo) -> S
                    lessons, links)
 
 
-def checklist_items(page: str) -> tuple[tuple[str, str], ...]:
+def page_checklists(read: Callable[[str], bytes | None]) -> Callable[[str], Checklist]:
+    """The checklist of each page ``read`` gives by output path (none for a missing page:
+    None or OSError)."""
+    def checklist(path: str) -> Checklist:
+        try:
+            page = read(path)
+        except OSError:
+            page = None
+        return checklist_items(page.decode("utf-8")) if page is not None else ()
+    return checklist
+
+
+def checklist_items(page: str) -> Checklist:
     """``(id, text)`` of every checklist item of a rendered lesson page."""
     labels = {m.group(1): html.unescape(_TAG.sub("", m.group(2))).strip()
               for m in _LABEL.finditer(page)}

@@ -35,7 +35,7 @@ from .render import Page
 from .write import save_cache, save_pickle
 
 if TYPE_CHECKING:
-    from .changes import Summary
+    from .changes import Checklist, Summary
     from .theme import Theme
 
 VERSIONS_DIR = "versions"
@@ -341,7 +341,7 @@ class SnapshotOutput:
 
 
 def build_snapshots(found: Plan, current: Site, theme: "Theme",
-                    current_page: Callable[[str], bytes], *,
+                    current_checklist: Callable[[str], "Checklist"], *,
                     jobs: int = 1, cache: Any = None) -> SnapshotOutput:
     """Every snapshot's pages (from the cache when nothing they show has changed), then
     ``versions.json`` and the versions and changes pages."""
@@ -372,7 +372,7 @@ def build_snapshots(found: Plan, current: Site, theme: "Theme",
         out.copies += [(snapshot.root / src, prefix + name) for src, name in entry["copies"]]
         out.problems += entry["problems"]
         out.summaries.append(entry["summary"])
-    out.summaries.insert(0, summarize(current, current_page, current.versions.this))
+    out.summaries.insert(0, summarize(current, current_checklist, current.versions.this))
     out.pages += version_pages(current, theme, out.summaries)
     out.pages.append(Page(VERSIONS_JSON, versions_json(current.versions)))
     return out
@@ -394,7 +394,7 @@ def _render_snapshot(snapshot: Snapshot, current: Site, theme: "Theme", key: str
                      cache: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Build one snapshot through check(): its cache entry, or None and its errors."""
     from .build import check
-    from .changes import summarize
+    from .changes import page_checklists, summarize
 
     assert current.versions is not None
     edition = Edition(snapshot.info, current.versions.all, current.config.title,
@@ -411,7 +411,7 @@ def _render_snapshot(snapshot: Snapshot, current: Site, theme: "Theme", key: str
         "pages": [(p.path, p.content) for p in kept],
         "copies": [(f.source, f.output) for f in site.static],
         "problems": [],  # a frozen snapshot's warnings were seen when it was released
-        "summary": summarize(site, {p.path: p.content for p in kept}.__getitem__,
+        "summary": summarize(site, page_checklists({p.path: p.content for p in kept}.get),
                              site.versions.this),
     }, []
 
