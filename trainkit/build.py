@@ -144,7 +144,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
         pages += page.path.endswith(".html")
         if indexed(page):  # (the digest of a page rendered or reused is known already)
             chosen.append((page.path, built.digest(page.path) or digest(page.content)))
-        output.put(page.path, page.content)
+        output.put(page.path, page.content, as_before=page.path in built.taken)
 
     snapshots = plan(source)
     site, _, problems, theme = check(source, strict, progress=progress, jobs=jobs,

@@ -333,6 +333,8 @@ class BuiltPages:
     last: dict[str, tuple[str, bytes]]
     """Output path → (inputs digest, SHA-256 of the bytes written), from the last build."""
     now: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+    """The pages :meth:`reuse` read from the output in this build."""
     checklists: Carried[bytes, tuple[tuple[str, str], ...]] = field(default_factory=Carried)
     """A lesson page's checklist items (for the changes page) by the SHA-256 of the page:
     an unchanged page is not read back to find them."""
@@ -363,6 +365,7 @@ class BuiltPages:
         if hashlib.sha256(content).digest() != record[1]:
             return None
         self.now[path] = record
+        self.taken.add(path)
         return content
 
     def record(self, path: str, key: str, content: bytes) -> None:

@@ -91,8 +91,10 @@ class Output:
         self._made = {""}
         self.written = self.unchanged = 0
 
-    def put(self, name: str, content: bytes) -> None:
-        self._put(name, _Data(content=content))
+    def put(self, name: str, content: bytes, as_before: bool = False) -> None:
+        """``as_before``: the caller has just read ``content`` from the output's own file
+        of that name (so it need not be read again to be compared)."""
+        self._put(name, _Data(content=content), as_before=as_before)
 
     def put_all(self, pages: Iterable[Page], copies: Iterable[tuple[Path, str]] = (),
                 trusted: Trusted | None = None) -> None:
@@ -108,14 +110,15 @@ class Output:
         """A file written (it may be a link to the previous build's)."""
         return _read(self._new + name)
 
-    def _put(self, name: str, data: _Data, trusted: Trusted | None = None) -> None:
+    def _put(self, name: str, data: _Data, trusted: Trusted | None = None,
+             as_before: bool = False) -> None:
         self.names[name] = None
         target = self._new + name
         folder = name.rpartition("/")[0]
         if folder not in self._made:
             _make_folder(self._new, folder, self._made)
         same = trusted.holds(name) if trusted is not None else None
-        if _keep_previous(self._old + name, target, data, same):
+        if _keep_previous(self._old + name, target, data, same, as_before):
             self.unchanged += 1
         else:
             data.write_to(target)
@@ -225,14 +228,15 @@ class _Data:
 
 
 def _keep_previous(previous: str, target: str, data: _Data,
-                   same: Stamp | None = None) -> bool:
+                   same: Stamp | None = None, as_before: bool = False) -> bool:
     """Keep or hard-link the previous build's file when its bytes are the same. A file
     the staging folder already has (from the spare) stays when it is that same file.
     ``same``: the stat the previous file had when the bytes now written were last
-    written there; while it has it still, it is not read to be compared."""
+    written there; while it has it still, it is not read to be compared. ``as_before``:
+    the bytes were just read from it."""
     try:
         before = os.stat(previous)
-        known = same is not None and same == stamp(before)
+        known = as_before or (same is not None and same == stamp(before))
         if not known and (before.st_size != data.size() or _read(previous) != data.read()):
             _unlink(target)
             return False
