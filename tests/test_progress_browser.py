@@ -60,10 +60,13 @@ def ticked(driver: Driver) -> dict[str, bool]:
         "return [li.querySelector('label').textContent, li.querySelector('input').checked]; })"))
 
 
+STORAGE_KEY = ("'trainkit:' + new URL('../', document.querySelector("
+               "'script[src$=\"trainkit.js\"]').src).pathname")
+"""The reader's progress is kept under the path of the site's root."""
+
+
 def stored(driver: Driver) -> Any:
-    raw = driver.execute_script(
-        "var k = 'trainkit:' + document.documentElement.dataset.site;"
-        "return localStorage.getItem(k);")
+    raw = driver.execute_script(f"return localStorage.getItem({STORAGE_KEY});")
     return json.loads(raw) if raw else None
 
 
@@ -265,4 +268,36 @@ def test_changed_lesson_is_flagged_for_review(browser: Driver, site_url: str, cl
     assert text(browser, ".review-flag") is None
     assert browser.find_element("css selector", ".complete-button") \
         .get_attribute("aria-pressed") == "true"
+    no_console_errors(browser)
+
+
+def test_progress_survives_a_new_site_title(browser: Driver, site_url: str, cli: Any,
+                                            tmp_path: Path) -> None:
+    """Progress is kept by where the site is, not by its title; progress kept by sites
+    built before (under a hash of the title) is carried over, and a reset stays reset."""
+    from trainkit.markdown_ext.tasklist import item_id
+
+    browser.get(site_url + WELCOME)
+    old_key = "trainkit:" + browser.execute_script("return document.documentElement.dataset.site")
+    browser.execute_script("localStorage.clear(); localStorage.setItem(arguments[0], arguments[1]);",
+                           old_key, json.dumps({"t": {item_id("basics/welcome", "Say hello"): 1}}))
+    browser.refresh()
+    assert ticked(browser)["Say hello"] is True  # carried over from the old entry
+    tick(browser, "Meet your upline")
+    assert set(stored(browser)["t"].values()) == {1}
+
+    src = tmp_path / "src"
+    (src / "trainkit.yaml").write_text('title: Team Diamond Academy\nversion: "1.0"\n')
+    assert cli("build", "--source", src).exit_code == 0
+    browser.get(site_url + WELCOME + "?renamed")
+    assert browser.find_element("css selector", ".brand").text == "Team Diamond Academy"
+    assert ticked(browser) == {"Say hello": True, "Read the intro": True,
+                               "Meet your upline": True}
+
+    browser.get(site_url + "?renamed")
+    browser.execute_script("window.confirm = function () { return true; };"
+                           "document.querySelector('.reset-button').click();")
+    browser.get(site_url + WELCOME + "?renamed")
+    assert ticked(browser) == {"Say hello": False, "Read the intro": True,
+                               "Meet your upline": False}
     no_console_errors(browser)

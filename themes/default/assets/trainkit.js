@@ -35,16 +35,20 @@
   }
 
   // Reader progress: ticks, completed lessons and routines, kept in this browser only.
-  // One localStorage entry per site ("trainkit:" + the site's id); items are keyed by
-  // their stable ids, so a new version of the site keeps the ticks of unchanged items.
+  // One localStorage entry per site: "trainkit:" + the path of the site's root (where
+  // this script's folder is; older versions under v/ load the root's), so a new site
+  // title keeps everyone's progress. Sites built before kept it under the site's id (a
+  // hash of the title): that entry is read until this one is first written. Items are
+  // keyed by their stable ids, so a new version keeps the ticks of unchanged items.
   // state: t {itemId: 1|0} ticks; c {lesson: hash} completed, with the content hash then;
   // v {lesson: 1} visited; r {lesson: {p: period, t: ticks}} a routine's current period;
   // h {lesson: [period, ...]} a routine's completed periods; l {k: lesson, n: title} last.
   var site = document.documentElement.getAttribute("data-site");
   if (!site) return;
-  var KEY = "trainkit:" + site;
   var script = document.currentScript;
   var root = script ? new URL("../", script.src).href : "";
+  var OLD_KEY = "trainkit:" + site;
+  var KEY = script ? "trainkit:" + new URL("../", script.src).pathname : OLD_KEY;
   var $ = function (sel, el) { return (el || document).querySelector(sel); };
   var $$ = function (sel, el) { return Array.from((el || document).querySelectorAll(sel)); };
   var isObj = function (o) { return !!o && typeof o === "object" && !Array.isArray(o); };
@@ -68,7 +72,11 @@
     return out;
   }
   function load() {
-    try { return clean(JSON.parse(localStorage.getItem(KEY))) || clean({}); } catch (e) { return clean({}); }
+    try {
+      var saved = localStorage.getItem(KEY);
+      if (saved === null) saved = localStorage.getItem(OLD_KEY);
+      return clean(JSON.parse(saved)) || clean({});
+    } catch (e) { return clean({}); }
   }
   function save() {
     try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode: this visit only */ }
@@ -294,7 +302,7 @@
     $(".reset-button", box).addEventListener("click", function () {
       if (!confirm("Reset all your progress on this site? Your ticks, completed lessons and streaks in this browser will be lost.")) return;
       state = clean({});
-      try { localStorage.removeItem(KEY); } catch (e) { /* nothing stored */ }
+      save();  // (an empty entry, not none: the entry under the old key is not read again)
       refresh();
       say("Your progress was reset.");
     });
