@@ -69,37 +69,46 @@ class InputsDigest:
     pickler's memo (so which values happen to be the same object does not show), and
     the model holds no sets (their order changes with each process's string hashes:
     :class:`~trainkit.markdown_ext.Rendered` holds its anchors in a tuple,
-    :class:`~trainkit.model.VersionInfo` pickles its pages sorted). Each object and
-    tuple is hashed once per build: lessons appear in many pages' inputs."""
+    :class:`~trainkit.model.VersionInfo` pickles its pages sorted). Each object is
+    pickled once per build: lessons appear in many pages' inputs."""
 
     def __init__(self, salt: str) -> None:
         self._salt = salt.encode("utf-8")
         self._known: dict[int, tuple[object, bytes]] = {}
-        """By id: the value (held, so that its id is not reused) and its digest."""
+        """By id: an object (held, so that its id is not reused) and its digest. Not
+        tuples and strings: most are made for one page, and cost little to hash again."""
 
     def __call__(self, inputs: tuple[Any, ...]) -> str:
-        return hashlib.sha256(self._salt + self._of(inputs)).hexdigest()
+        digest = hashlib.sha256(self._salt)
+        self._feed(digest, inputs)
+        return digest.hexdigest()
+
+    def _feed(self, digest: Any, value: object) -> None:
+        kind = type(value)
+        if kind is tuple:
+            digest.update(b"(%d;" % len(value))  # type: ignore[arg-type]
+            for item in value:  # type: ignore[attr-defined]
+                self._feed(digest, item)
+        elif kind is str:
+            data = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
+            digest.update(b"s%d;" % len(data))
+            digest.update(data)
+        elif kind is int:
+            digest.update(b"i%d;" % value)  # type: ignore[str-format]
+        else:
+            digest.update(b"o")
+            digest.update(self._of(value))
 
     def _of(self, value: object) -> bytes:
         known = self._known.get(id(value))
-        if known is not None:
-            return known[1]
-        kind = type(value)
-        if kind is tuple:
-            digest = hashlib.sha256(b"(%d" % len(value))  # type: ignore[arg-type]
-            for item in value:  # type: ignore[attr-defined]
-                digest.update(self._of(item))
-        elif kind is str:
-            digest = hashlib.sha256(b"s" + value.encode("utf-8", "surrogatepass"))  # type: ignore[attr-defined]
-        else:
+        if known is None:
             buffer = io.BytesIO()
             pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.fast = True  # no memo: two equal strings pickle alike, shared or not
             pickler.dump(value)
-            digest = hashlib.sha256(buffer.getbuffer())
-        found = digest.digest()
-        self._known[id(value)] = (value, found)
-        return found
+            known = (value, hashlib.sha256(buffer.getbuffer()).digest())
+            self._known[id(value)] = known
+        return known[1]
 
 
 FORMAT = 6

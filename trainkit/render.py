@@ -18,8 +18,7 @@ from typing import Callable, Iterable, Mapping
 import jinja2
 from markupsafe import Markup
 
-from . import pages, urls
-from . import __version__
+from . import __version__, pages, urls
 from .cache import BodyCache, BuiltPages, Carried, InputsDigest, page_key
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of, pack
