@@ -427,6 +427,57 @@ def test_pack_refuses_a_site_with_errors(make_site, cli, tmp_path: Path) -> None
     assert not (tmp_path / "x.zip").exists()
 
 
+def test_pack_refuses_references_to_what_it_leaves_out(make_site, cli, tmp_path: Path) -> None:
+    """Your site may link to your upline's lessons; a pack without their pack must not,
+    or the leaders below you get links and steps that lead nowhere."""
+    src = make_site({
+        "trainkit.yaml": MARIA_ONLY,
+        "uplines/maria/pack.yaml": 'name: maria\ntitle: Maria\nversion: "3"\n',
+        "uplines/maria/courses/calls/course.yaml": "title: Calls\nlessons: [one]\n",
+        "uplines/maria/courses/calls/one.md": lesson("One"),
+        "uplines/maria/links/script.md": link("Script"),
+        "courses/basics/second.md": lesson(
+            "Second", "Intro.\n\nAfter [the first call](../../uplines/maria/courses/calls/one.md),\n"
+                      "see [welcome](welcome.md).\n",
+            extra="prerequisites: [calls/one]\nlinks: [script]\n"),
+        "links/handy.md": link("Handy").replace("Why", "Read [one](../uplines/maria/courses/calls/one.md). Why"),
+        "paths/start.yaml": "title: Start\nsteps:\n  - course: basics\n  - lesson: calls/one\n",
+        "sections/tip.md": "---\nfor: calls/one\n---\nA tip from the team.\n",
+    })
+    assert cli("build", "--source", src).exit_code == 0  # fine in your own site
+    result = cli("pack", tmp_path / "team.zip", "--source", src)
+    assert result.exit_code == 1 and not (tmp_path / "team.zip").exists()
+    errors = sorted(line.split(": error: ")[0] + ": " + line.split(": error: ")[1].split(",")[0]
+                    for line in result.output.splitlines() if ": error: " in line)
+    one = "uplines/maria/courses/calls/one.md"
+    assert errors == [
+        f"courses/basics/second.md:3: its prerequisite is {one}",
+        "courses/basics/second.md:4: its reading is uplines/maria/links/script.md",
+        f"courses/basics/second.md:8: this links to {one}",
+        f"links/handy.md:5: this links to {one}",
+        f"paths/start.yaml:4: this step is {one}",
+        f"sections/tip.md:2: it is for {one}",
+    ]
+    assert "in Maria Lopez's pack and left out of yours" in result.output
+    assert "pass --include-uplines" in result.output
+
+    # Passed on together, the downline's site builds with every reference in place.
+    whole = tmp_path / "whole.zip"
+    assert cli("pack", whole, "--source", src, "--include-uplines").exit_code == 0
+    down = make_downline(tmp_path / "down")
+    added = cli("upline", "add", whole, "--name", "Jo", "--source", down)
+    assert added.exit_code == 0, added.output
+    assert cli("build", "--source", down).exit_code == 0
+    second = (down / "site/courses/basics/second/index.html").read_text()
+    assert 'href="../../calls/one/"' in second
+
+
+def make_downline(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "trainkit.yaml").write_text('title: Downline\nversion: "1"\n')
+    return root
+
+
 # --- trainkit upline add / list / remove ----------------------------------------------
 
 def make_zip(path: Path, entries: dict[str, bytes], modes: dict[str, int] | None = None) -> Path:

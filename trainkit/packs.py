@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import json
 import os
+import posixpath
 import re
 import shutil
 import stat
@@ -28,12 +29,17 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from .loader import CONFIG_FILE, Folder
 from .model import Site, SiteConfig, Upline
-from .problems import Problem, UsageError
+from .problems import Problem, UsageError, error
 from .sourcefile import YamlList, YamlMap, parse_yaml
+
+if TYPE_CHECKING:
+    from .markdown_ext import Rendered
+    from .render import Bodies
 
 PACK_FILE = "pack.yaml"
 CONTENT_DIRS = ("courses", "links", "paths", "sections", "static")
@@ -150,12 +156,17 @@ def make_pack(source: Path, out: Path, include_uplines: bool = False) -> PackRes
     """Check the site, then write its own content as a pack. Raises ContentError when the
     site has errors (nothing is written)."""
     from .build import check
+    from .cache import BodyCache
     from .problems import ContentError, has_errors
+    from .render import render_bodies
 
-    site, _, problems, _ = check(source)
+    cache = BodyCache(None)
+    site, _, problems, _ = check(source, cache=cache, search=False)
     if site is None or has_errors(problems):
         raise ContentError(problems)
     found, more = pack_entries(source, site.config, include_uplines, out.resolve())
+    bodies, _ = render_bodies(site, cache=cache.following())  # (all from the cache)
+    more += left_out(site, bodies, {name for name, _ in found})
     if has_errors(more):
         raise ContentError(problems + more)
     created = pack_date(site)
@@ -164,6 +175,81 @@ def make_pack(source: Path, out: Path, include_uplines: bool = False) -> PackRes
     write_zip(out, [(PACK_FILE, manifest.encode()), *((n, f.read_bytes()) for n, f in found)],
               created)
     return PackResult(len(found), created, problems + more)
+
+
+def left_out(site: Site, bodies: "Bodies", packed: set[str]) -> list[Problem]:
+    """An error for each reference from a file in the pack to a file it leaves out (an
+    upline's lesson, when their packs are not passed on): the site builds, but the
+    leaders below would get a pack whose links and steps lead nowhere."""
+    def outside(path: str) -> bool:
+        return path not in packed and not (path.endswith("/") and
+                                           any(name.startswith(path) for name in packed))
+
+    def refused(source: str, line: int, what: str, path: str) -> Problem:
+        upline = next((u for u in site.config.uplines if path.startswith(u.path + "/")), None)
+        where = (f"which is in {upline.name}'s pack and left out of yours" if upline
+                 else "which the pack leaves out")
+        fix = "; pass --include-uplines to pass that pack on too" if upline else ""
+        return error(source, line, f"{what} {path}, {where}: the leaders below you would "
+                                   f"find it missing{fix}")
+
+    problems: list[Problem] = []
+
+    def links_in(source: str, rendered: "Rendered", text: str, first_line: int) -> None:
+        for path, target in rendered.lookups:
+            if target is not None and outside(path):
+                line = _href_line(text, source, path, first_line)
+                problems.append(refused(source, line, "this links to", path))
+
+    by_slug = {(link.course, link.slug): link for link in site.links}
+    for lesson in site.lessons.values():
+        if lesson.source not in packed:
+            continue
+        links_in(lesson.source, bodies.lessons[lesson.key], lesson.body, lesson.body_line)
+        for ref in lesson.prerequisites:
+            needed = site.lessons.get(ref)
+            if needed is not None and outside(needed.source):
+                problems.append(refused(lesson.source, lesson.lines.get("prerequisites", 1),
+                                        "its prerequisite is", needed.source))
+        for slug in lesson.links:
+            found = by_slug.get((lesson.course, slug)) or by_slug.get((None, slug))
+            if found is not None and outside(found.source):
+                problems.append(refused(lesson.source, lesson.lines.get("links", 1),
+                                        "its reading is", found.source))
+    for link in site.links:
+        if link.source in packed:
+            links_in(link.source, bodies.notes[link.source], link.note, link.note_line)
+    for key, sections in site.sections.items():
+        for section in sections:
+            if section.source in packed:
+                links_in(section.source, bodies.sections[section.source], section.body,
+                         section.body_line)
+                target = site.lessons[key].source
+                if outside(target):
+                    problems.append(refused(section.source, section.line, "it is for", target))
+    courses = {course.slug: course for course in site.courses}
+    for path in site.paths:
+        if path.source not in packed:
+            continue
+        for step in path.steps:
+            step_to = (courses if step.kind == "course" else site.lessons).get(step.target)
+            used = step_to.source if step_to is not None else None
+            if used is not None and outside(used):
+                problems.append(refused(path.source, step.line, "this step is", used))
+    return problems
+
+
+_HREF = re.compile(r"\]\(\s*<?([^)\s>]+)|^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.MULTILINE)
+
+
+def _href_line(text: str, source: str, path: str, first_line: int) -> int:
+    """The line of the first link in ``text`` (a body from ``first_line``) to ``path``."""
+    folder = posixpath.dirname(source)
+    for match in _HREF.finditer(text):
+        href = urlsplit(match.group(1) or match.group(2)).path
+        if href and posixpath.normpath(posixpath.join(folder, unquote(href))) == path.rstrip("/"):
+            return first_line + text.count("\n", 0, match.start())
+    return first_line
 
 
 # --- trainkit upline add ---------------------------------------------------------------
