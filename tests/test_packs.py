@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import zipfile
 from html.parser import HTMLParser
@@ -202,6 +203,10 @@ def test_sections_render_as_attributed_blocks_in_uplines_order(make_site, cli) -
     html = page.read_text()
     assert html.index("Say hello") < html.index("Maria after") < html.index("Maria end")
     assert "&lt;h2" not in html  # the body around an after: section is not escaped
+    # A section after a heading ends that heading's part of the lesson: its title is one
+    # level below, so the page's outline stays whole (h1 lesson, h2 "First steps", h3).
+    assert re.findall(r'<(h\d) class="section-title">([^<]+)<', html) == [
+        ("h2", "Maria top"), ("h3", "Maria after"), ("h2", "Maria end"), ("h2", "Bob end")]
 
 
 @pytest.mark.parametrize("front, message", [

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from . import __version__, urls
 from .cache import Carried
-from .model import Course, LearningPath, Lesson, Link, Site, Upline, lesson_digest
+from .model import Course, LearningPath, Lesson, Link, Section, Site, Upline, lesson_digest
 
 if TYPE_CHECKING:
     from .render import Bodies
@@ -222,12 +222,14 @@ def lesson_page(site: Site, bodies: "Bodies", facts: Facts, course: Course, less
     ctx = _base(site, url, lesson.title, lesson.summary, "lesson.html", serve)
     href = ctx["href"]
     rendered = bodies.lessons[lesson.key]
-    blocks = []
+    sections = site.sections.get(lesson.key, ())
     checklist = list(rendered.checklist)
-    for section in site.sections.get(lesson.key, ()):
-        body = bodies.sections[section.source]
-        checklist += body.checklist
-        blocks.append((section, Markup(_section_html(section.title, section.upline, body.html))))
+    for section in sections:
+        checklist += bodies.sections[section.source].checklist
+
+    def box(section: Section, level: int) -> Markup:
+        return Markup(_section_html(section.title, section.upline,
+                                    bodies.sections[section.source].html, level))
     ctx["course"] = {"title": course.title, "href": href(urls.course_url(course.slug)),
                      "slug": course.slug}
     ctx["lesson"] = {
@@ -237,7 +239,7 @@ def lesson_page(site: Site, bodies: "Bodies", facts: Facts, course: Course, less
         "updated": lesson.updated.isoformat() if lesson.updated else None,
         "from": _attribution(lesson.upline),
         "position": position, "count": count,
-        "body": place_sections(rendered.html, blocks),
+        "body": place_sections(rendered.html, sections, box),
         "checklist": len(checklist),
     }
     ctx["prerequisites"] = [
@@ -251,11 +253,12 @@ def lesson_page(site: Site, bodies: "Bodies", facts: Facts, course: Course, less
     return ctx
 
 
-def _section_html(title: str | None, upline: Upline | None, body: str) -> str:
+def _section_html(title: str | None, upline: Upline | None, body: str, level: int) -> str:
     from markupsafe import escape
 
     who = f"From {escape(upline.attribution)}" if upline else "From the team"
-    heading = f"<h2 class=\"section-title\">{escape(title)}</h2>\n" if title else ""
+    heading = (f"<h{level} class=\"section-title\">{escape(title)}</h{level}>\n"
+               if title else "")
     return (f"<aside class=\"upline-section\" aria-label=\"{who}\">\n"
             f"<p class=\"attribution\">{who}</p>\n{heading}{body}\n</aside>")
 

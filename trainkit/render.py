@@ -293,18 +293,22 @@ def _check_placements(site: Site, lessons: Mapping[str, Rendered]) -> list[Probl
 _HEADING = re.compile(r"<h([1-6])\b[^>]*\bid=\"([^\"]+)\"")
 
 
-def place_sections(body: str, blocks: list[tuple[Section, Markup]]) -> Markup:
-    """Insert upline sections into a lesson body at their placements."""
+def place_sections(body: str, sections: Iterable[Section],
+                   box: Callable[[Section, int], Markup]) -> Markup:
+    """Insert upline sections into a lesson body at their placements, each made by
+    ``box`` with the level its title takes: 2 at the start or the end, one below the
+    heading it follows (it ends that heading's part of the lesson)."""
     body = Markup(body)  # rendered (and, where needed, sanitized) HTML: not to be escaped
-    start = [html for s, html in blocks if s.placement == "start"]
-    end = [html for s, html in blocks if s.placement == "end"]
-    for section, html in blocks:
+    sections = list(sections)
+    start = [box(s, 2) for s in sections if s.placement == "start"]
+    end = [box(s, 2) for s in sections if s.placement == "end"]
+    for section in sections:
         if not section.placement.startswith("after:"):
             continue
         anchor = section.placement[6:]
         match = next((m for m in _HEADING.finditer(body) if m.group(2) == anchor), None)
         if match is None:
-            end.append(html)
+            end.append(box(section, 2))
             continue
         level = int(match.group(1))
         cut = len(body)
@@ -312,5 +316,5 @@ def place_sections(body: str, blocks: list[tuple[Section, Markup]]) -> Markup:
             if int(later.group(1)) <= level:
                 cut = later.start()
                 break
-        body = body[:cut] + html + "\n" + body[cut:]
+        body = body[:cut] + box(section, min(level + 1, 6)) + "\n" + body[cut:]
     return Markup("\n".join([*start, body, *end]))
