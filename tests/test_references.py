@@ -203,3 +203,21 @@ def test_every_broken_reference_is_listed_in_one_run(make_site, cli):
     assert f"{LESSON}:3: error:" in result.output
     assert f"{LESSON}:4: error:" in result.output
     assert "paths/p.yaml:3: error:" in result.output
+
+
+def test_a_lesson_that_cannot_be_read_is_one_error_not_one_per_reference(make_site, cli):
+    """Its own error says what is wrong; the section, prerequisite and path step that
+    name it are not errors too (the section may be an upline's, which its reader cannot
+    fix)."""
+    src = make_site({
+        "courses/basics/second.md": "---\ntitle: Second\nsummary: [unclosed\n---\nMore.\n",
+        LESSON: "---\ntitle: Welcome\nprerequisites: [basics/second]\n---\nBody.\n",
+        "paths/start.yaml": "title: Start\nsteps:\n  - lesson: basics/second\n",
+        "trainkit.yaml": 'title: Test Team\nversion: "1.0"\nuplines:\n  - name: Maria\n'
+                         "    path: uplines/maria\n",
+        "uplines/maria/sections/tip.md": "---\nfor: basics/second\n---\nA tip.\n",
+    })
+    result = check(cli, src)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and errors[0].startswith("courses/basics/second.md:3: error:")

@@ -42,13 +42,18 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
             if key in lessons_all and key not in drafts:
                 lessons[key] = lessons_all[key]
 
+    # Lessons a course lists that could not be read: the missing file, or what is wrong
+    # in it, is already an error at its own file, and references to them would only
+    # repeat it elsewhere (in an upline's section, which its reader cannot fix).
+    unread = {f"{c.slug}/{s}" for c in courses.values() for s in c.lesson_slugs} \
+        - lessons_all.keys()
     link_slugs = {(l.course, l.slug) for l in links.values()}
     for lesson in lessons.values():
-        problems += _check_lesson_refs(lesson, lessons, drafts, link_slugs)
+        problems += _check_lesson_refs(lesson, lessons, drafts, link_slugs, unread)
     for path in paths.values():
-        problems += _check_path(path, courses, lessons, drafts)
+        problems += _check_path(path, courses, lessons, drafts, unread)
     sections = _attach_sections([c.sections for c in contents[1:]] + [site.sections],
-                                lessons, problems)
+                                lessons, unread, problems)
 
     targets = _targets(contents, lessons, courses, links, paths)
     static = tuple(f for c in contents for f in c.static)
@@ -90,10 +95,13 @@ def _draft_hint(key: str, drafts: set[str]) -> str:
 
 
 def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[str],
-                       link_slugs: set[tuple[str | None, str]]) -> list[Problem]:
+                       link_slugs: set[tuple[str | None, str]], unread: set[str],
+                       ) -> list[Problem]:
     problems = []
     for i, ref in enumerate(lesson.prerequisites):
         line = _item_line(lesson, "prerequisites", i)
+        if ref in unread:
+            continue
         if ref not in lessons:
             problems.append(error(lesson.source, line, f"prerequisite '{ref}': "
                                   f"{_draft_hint(ref, drafts)} (use <course>/<lesson>)"))
@@ -113,23 +121,26 @@ def _item_line(lesson: Lesson, key: str, index: int) -> int:
 
 
 def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[str, Lesson],
-                drafts: set[str]) -> list[Problem]:
+                drafts: set[str], unread: set[str]) -> list[Problem]:
     problems = []
     for step in path.steps:
         if step.kind == "course" and step.target not in courses:
             problems.append(error(path.source, step.line, f"there is no course "
                                   f"'{step.target}' (a folder courses/{step.target}/)"))
-        elif step.kind == "lesson" and step.target not in lessons:
+        elif step.kind == "lesson" and step.target not in lessons and step.target not in unread:
             problems.append(error(path.source, step.line,
                                   f"step: {_draft_hint(step.target, drafts)}"))
     return problems
 
 
 def _attach_sections(groups: list[tuple[Section, ...]], lessons: dict[str, Lesson],
-                     problems: list[Problem]) -> dict[str, tuple[Section, ...]]:
+                     unread: set[str], problems: list[Problem],
+                     ) -> dict[str, tuple[Section, ...]]:
     by_lesson: dict[str, list[Section]] = {}
     for group in groups:
         for section in group:
+            if section.target in unread:
+                continue
             if section.target not in lessons:
                 problems.append(error(section.source, section.line, f"this section is for "
                                       f"'{section.target}', but there is no such lesson"))
