@@ -15,10 +15,9 @@ from trainkit.cache import CACHE_DIR, BodyCache
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    """Every output file but Pagefind's (two fresh indexes of the same pages may order
-    their filter files differently; reusing the index is tested below)."""
+    """Every output file, the search index's included."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")}
+            if p.is_file()}
 
 
 def test_a_cached_build_is_byte_identical_to_a_clean_one(make_site, tmp_path):

@@ -41,6 +41,7 @@ from .cache import BodyCache
 from .loader import CONFIG_FILE
 from .problems import Problem, warning
 from .render import Page
+from .steady_index import steady
 
 BUNDLE = "pagefind/"
 """Where the index goes in the output."""
@@ -100,8 +101,8 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     one part at a time, so neither need all be in memory.
 
     A part whose pages are byte for byte those of the last build is used again:
-    Pagefind is the slowest step of a rebuild, and it writes filter files in hash-map
-    order, so reusing a part also keeps repeated builds byte-identical.
+    Pagefind is the slowest step of a rebuild. (Its filter files are put in a fixed
+    order by :mod:`trainkit.steady_index`, so a clean build gives the same bytes too.)
     """
     if not chosen:
         return []
@@ -115,7 +116,7 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
         files = cache.search_index(keys[i]) if kept[i] else None  # type: ignore[union-attr]
         if files is None:
             with room.held(len(parts[i])):
-                files = _run_pagefind(parts[i], read, language)
+                files = steady(_run_pagefind(parts[i], read, language))
             if cache is not None:
                 cache.put_search_index(keys[i], files)
         return files
