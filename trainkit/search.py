@@ -190,8 +190,13 @@ def _parts(pages: Chosen) -> list[Chosen]:
     return [site, *(part for part in parts if part)]
 
 
+INDEX_FORMAT = 2
+"""Of the index files a part's key stands for: 2 since filter files are put in a fixed
+order (:mod:`trainkit.steady_index`), so no part made before is used again."""
+
+
 def _pages_key(pages: Chosen, language: str, version: str) -> str:
-    key = hashlib.sha256(f"{language}\0{version}\0".encode())
+    key = hashlib.sha256(f"{INDEX_FORMAT}\0{language}\0{version}\0".encode())
     for path, content_digest in pages:
         key.update(path.encode())
         key.update(b"\0")
