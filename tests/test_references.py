@@ -206,12 +206,12 @@ def test_every_broken_reference_is_listed_in_one_run(make_site, cli):
 
 
 def test_a_lesson_that_cannot_be_read_is_one_error_not_one_per_reference(make_site, cli):
-    """Its own error says what is wrong; the section, prerequisite and path step that
-    name it are not errors too (the section may be an upline's, which its reader cannot
-    fix)."""
+    """Its own error says what is wrong; the link, section, prerequisite and path step
+    that name it are not errors too (the section may be an upline's, which its reader
+    cannot fix)."""
     src = make_site({
         "courses/basics/second.md": "---\ntitle: Second\nsummary: [unclosed\n---\nMore.\n",
-        LESSON: "---\ntitle: Welcome\nprerequisites: [basics/second]\n---\nBody.\n",
+        LESSON: "---\ntitle: Welcome\nprerequisites: [basics/second]\n---\nSee [it](second.md).\n",
         "paths/start.yaml": "title: Start\nsteps:\n  - lesson: basics/second\n",
         "trainkit.yaml": 'title: Test Team\nversion: "1.0"\nuplines:\n  - name: Maria\n'
                          "    path: uplines/maria\n",
@@ -221,3 +221,18 @@ def test_a_lesson_that_cannot_be_read_is_one_error_not_one_per_reference(make_si
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if ": error: " in line]
     assert len(errors) == 1 and errors[0].startswith("courses/basics/second.md:3: error:")
+
+
+def test_front_matter_errors_and_broken_links_are_reported_in_one_run(make_site, cli):
+    """The Markdown is rendered (to find broken links) even when the front matter has
+    errors, so an author fixes everything after one run, not one kind per run."""
+    src = make_site({
+        LESSON: "---\ntitle: Welcome\nupdated: 2026-13-45\n---\nSee [gone](gone.md).\n",
+        "courses/basics/second.md": "---\ntitle: Second\n---\nSee [w](welcome.md#nowhere).\n",
+    })
+    result = check(cli, src)
+    assert result.exit_code == 1
+    errors = sorted(line.split(" error: ")[0] for line in result.output.splitlines()
+                    if ": error: " in line)
+    assert errors == ["courses/basics/second.md:4:", f"{LESSON}:3:", f"{LESSON}:5:"]
+    assert "link to 'gone.md'" in result.output and "no heading '#nowhere'" in result.output

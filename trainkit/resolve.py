@@ -56,6 +56,11 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
                                 lessons, unread, problems)
 
     targets = _targets(contents, lessons, courses, links, paths)
+    for course in courses.values():  # links to an unread lesson are not errors either
+        folder = course.source.rsplit("/", 1)[0]
+        for slug in course.lesson_slugs:
+            if f"{course.slug}/{slug}" in unread:
+                targets.setdefault(f"{folder}/{slug}.md", urls.lesson_url(f"{course.slug}/{slug}"))
     static = tuple(f for c in contents for f in c.static)
     problems += _check_outputs(lessons, courses, paths, static)
 

@@ -227,8 +227,9 @@ def split_front_matter(text: str, path: str) -> tuple[FrontMatterDoc | None, lis
     body_start = text.find("\n", closing.start())
     body = "" if body_start == -1 else text[body_start + 1 :]
     body_line = text.count("\n", 0, body_start + 1) + 1 if body_start != -1 else 1
-    return (FrontMatterDoc(meta, body.encode("utf-8"), body_line),
-            check_markdown_limits(body, path, body_line))
+    refused = check_markdown_limits(body, path, body_line)
+    # A refused body is not kept: it would take minutes to render (its error says why).
+    return FrontMatterDoc(meta, b"" if refused else body.encode("utf-8"), body_line), refused
 
 
 _QUOTES = re.compile(r"^[ \t]*((?:>[ \t]*){%d,})" % (MAX_QUOTE_DEPTH + 1), re.MULTILINE)
