@@ -83,8 +83,8 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     ``built``, those unchanged since the last build are taken from its output."""
     site, problems = load(find_source(source), include_drafts, cache)
     if site is None or has_errors(problems, strict):
-        if site is not None:
-            problems += _body_problems(site, jobs, cache)
+        if site is not None:  # what the Markdown holds (broken links) too: all in one run
+            problems += render_bodies(site, jobs, cache)[1]  # (hostile bodies were dropped)
         return site, [], sorted(set(problems)), None
     if edition is not None:
         site = edition.apply(site)
@@ -96,13 +96,6 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     index, unindexed = (search_index(pages, site.config.language, cache, jobs) if indexed
                         else ([], []))
     return site, pages + index, sorted(set(problems + found + unindexed)), theme
-
-
-def _body_problems(site: Site, jobs: int, cache: BodyCache | None) -> list[Problem]:
-    """What rendering the Markdown finds (broken links and anchors) in a site that has
-    errors already, so that one run reports them all. (A body refused as too hostile to
-    render was not kept when it was read.)"""
-    return render_bodies(site, jobs, cache)[1]
 
 
 def build(source: Path, out: Path, strict: bool = False,

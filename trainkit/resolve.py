@@ -55,12 +55,7 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
     sections = _attach_sections([c.sections for c in contents[1:]] + [site.sections],
                                 lessons, unread, problems)
 
-    targets = _targets(contents, lessons, courses, links, paths)
-    for course in courses.values():  # links to an unread lesson are not errors either
-        folder = course.source.rsplit("/", 1)[0]
-        for slug in course.lesson_slugs:
-            if f"{course.slug}/{slug}" in unread:
-                targets.setdefault(f"{folder}/{slug}.md", urls.lesson_url(f"{course.slug}/{slug}"))
+    targets = _targets(contents, lessons, courses, links, paths, unread)
     static = tuple(f for c in contents for f in c.static)
     problems += _check_outputs(lessons, courses, paths, static)
 
@@ -155,13 +150,20 @@ def _attach_sections(groups: list[tuple[Section, ...]], lessons: dict[str, Lesso
 
 
 def _targets(contents: list[Content], lessons: dict[str, Lesson], courses: dict[str, Course],
-             links: dict[str, Link], paths: dict[str, LearningPath]) -> dict[str, str]:
+             links: dict[str, Link], paths: dict[str, LearningPath],
+             unread: set[str]) -> dict[str, str]:
     """Where a relative link to each source file should lead in the output.
 
     Every loaded source maps to the page of its key, so a pack's link to one of its own
-    lessons leads to whichever lesson won precedence.
+    lessons leads to whichever lesson won precedence. A lesson that could not be read
+    maps to its page too: a link to it is not an error besides its own.
     """
     targets: dict[str, str] = {}
+    for course in courses.values():
+        folder = course.source.rsplit("/", 1)[0]
+        for slug in course.lesson_slugs:
+            if f"{course.slug}/{slug}" in unread:
+                targets[f"{folder}/{slug}.md"] = urls.lesson_url(f"{course.slug}/{slug}")
     for content in contents:
         for lesson in content.lessons:
             if lesson.key in lessons:
