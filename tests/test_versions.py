@@ -232,6 +232,27 @@ def test_switcher_in_chromium_never_leads_to_a_404(tmp_path, browser, static_ser
     assert browser.title.startswith("Welcome")
 
 
+def test_a_tick_in_an_older_version_shows_in_the_current_one(tmp_path, browser,
+                                                            static_server):
+    """Every version keeps the reader's progress in the same place (the site's root,
+    where all versions load the theme's script from), and items keep their ids."""
+    src = three_versions(tmp_path / "src")
+    out = tmp_path / "out"
+    build(src, out, jobs=1)
+    base = static_server(out, "/team/")
+    browser.get(base + "v/1.0/courses/basics/welcome/")
+    browser.execute_script(
+        "var l = Array.from(document.querySelectorAll('.task label'))"
+        ".find(function (l) { return l.textContent === 'Say hello'; });"
+        "document.getElementById(l.htmlFor).click();")
+    browser.get(base + "courses/basics/welcome/")
+    ticked = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.task')).filter(function (li) {"
+        "return li.querySelector('input').checked; }).map(function (li) {"
+        "return li.querySelector('label').textContent; });")
+    assert ticked == ["Say hello"]
+
+
 def _wait_for(browser, condition) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.support.ui import WebDriverWait
 
