@@ -236,3 +236,23 @@ def test_front_matter_errors_and_broken_links_are_reported_in_one_run(make_site,
                     if ": error: " in line)
     assert errors == ["courses/basics/second.md:4:", f"{LESSON}:3:", f"{LESSON}:5:"]
     assert "link to 'gone.md'" in result.output and "no heading '#nowhere'" in result.output
+
+
+def test_a_course_yaml_that_cannot_be_read_is_one_error(make_site, cli):
+    """Not also a "not listed" warning for each of its lessons, nor an error at every
+    path step, link or section naming the course or its lessons."""
+    src = make_site({
+        COURSE: "title: Basics\nlessons:\n",
+        "courses/later/course.yaml": "title: Later\nlessons: [next]\n",
+        "courses/later/next.md": "---\ntitle: Next\nprerequisites: [basics/welcome]\n---\n"
+                                 "After [welcome](../basics/welcome.md).\n",
+        "paths/start.yaml": "title: Start\nsteps:\n  - course: basics\n  - lesson: basics/second\n",
+        "trainkit.yaml": 'title: Test Team\nversion: "1.0"\nuplines:\n  - name: Maria\n'
+                         "    path: uplines/maria\n",
+        "uplines/maria/sections/tip.md": "---\nfor: basics/welcome\n---\nA tip.\n",
+    })
+    result = check(cli, src)
+    assert result.exit_code == 1
+    reported = [line for line in result.output.splitlines() if ": error: " in line
+                or ": warning: " in line]
+    assert len(reported) == 1 and reported[0].startswith(f"{COURSE}:2: error:"), reported

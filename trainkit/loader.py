@@ -186,6 +186,7 @@ def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, lis
     courses: list[Course] = []
     lessons: list[Lesson] = []
     links: list[Link] = []
+    unread: list[str] = []
     for course_dir in folder.listdir("courses", problems):
         if not folder.is_dir(course_dir):
             problems.append(warning(folder.name(course_dir), 1, "only course folders belong "
@@ -194,6 +195,8 @@ def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, lis
         course, course_lessons, course_links = _load_course(folder, course_dir, problems)
         if course is not None:
             courses.append(course)
+        else:  # (an error says why)
+            unread.append(course_dir.name)
         lessons += course_lessons
         links += course_links
     links += _load_links(folder, "links", None, problems)
@@ -205,7 +208,7 @@ def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, lis
         for f in folder.walk("static", problems)
     )
     return Content(config, tuple(courses), tuple(lessons), tuple(links), tuple(paths),
-                   tuple(sections), static), problems
+                   tuple(sections), static, tuple(unread)), problems
 
 
 def _check_slug(folder: Folder, file: Path, name: str, problems: list[Problem]) -> bool:
@@ -277,7 +280,7 @@ def _read_course_files(
         lesson = _load_lesson(folder, file, slug, problems)
         if lesson is None:
             continue
-        if file.stem not in listed:
+        if file.stem not in listed and "lessons" in values:  # (else course.yaml has an error)
             problems.append(warning(lesson.source, 1, f"this lesson is not listed in "
                                     f"{yaml_name}, so it is not published; add '{file.stem}' "
                                     "to its lessons"))

@@ -230,6 +230,9 @@ class Content:
     paths: tuple[LearningPath, ...] = ()
     sections: tuple[Section, ...] = ()
     static: tuple[StaticFile, ...] = ()
+    unread_courses: tuple[str, ...] = ()
+    """Course folders whose course.yaml could not be read (each has its error): their
+    lessons are not published, and references to them are not errors again."""
 
 
 @dataclass(frozen=True, slots=True)

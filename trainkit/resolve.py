@@ -42,11 +42,12 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
             if key in lessons_all and key not in drafts:
                 lessons[key] = lessons_all[key]
 
-    # Lessons a course lists that could not be read: the missing file, or what is wrong
-    # in it, is already an error at its own file, and references to them would only
+    # Lessons that could not be read: the missing file, what is wrong in it or in its
+    # course.yaml is already an error at its own file, and references to them would only
     # repeat it elsewhere (in an upline's section, which its reader cannot fix).
-    unread = {f"{c.slug}/{s}" for c in courses.values() for s in c.lesson_slugs} \
-        - lessons_all.keys()
+    unread = _Unread(
+        {f"{c.slug}/{s}" for c in courses.values() for s in c.lesson_slugs} - lessons_all.keys(),
+        {slug for c in contents for slug in c.unread_courses} - courses.keys())
     link_slugs = {(l.course, l.slug) for l in links.values()}
     for lesson in lessons.values():
         problems += _check_lesson_refs(lesson, lessons, drafts, link_slugs, unread)
@@ -67,6 +68,18 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
         paths=tuple(sorted(paths.values(), key=lambda p: (p.title.lower(), p.slug))),
         sections=sections, static=static, targets=targets, include_drafts=include_drafts,
     ), problems
+
+
+class _Unread:
+    """Lessons that could not be read, by ``<course>/<lesson>``: listed in a course but
+    not loaded, or in a course whose course.yaml could not be read."""
+
+    def __init__(self, lessons: set[str], courses: set[str]) -> None:
+        self.lessons, self.courses = lessons, courses
+
+    def __contains__(self, ref: object) -> bool:
+        return isinstance(ref, str) and (ref in self.lessons or
+                                         ref.partition("/")[0] in self.courses)
 
 
 def _course_order(course: Course) -> tuple[bool, int, str]:
@@ -95,7 +108,7 @@ def _draft_hint(key: str, drafts: set[str]) -> str:
 
 
 def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[str],
-                       link_slugs: set[tuple[str | None, str]], unread: set[str],
+                       link_slugs: set[tuple[str | None, str]], unread: _Unread,
                        ) -> list[Problem]:
     problems = []
     for i, ref in enumerate(lesson.prerequisites):
@@ -121,10 +134,12 @@ def _item_line(lesson: Lesson, key: str, index: int) -> int:
 
 
 def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[str, Lesson],
-                drafts: set[str], unread: set[str]) -> list[Problem]:
+                drafts: set[str], unread: _Unread) -> list[Problem]:
     problems = []
     for step in path.steps:
         if step.kind == "course" and step.target not in courses:
+            if step.target in unread.courses:
+                continue
             problems.append(error(path.source, step.line, f"there is no course "
                                   f"'{step.target}' (a folder courses/{step.target}/)"))
         elif step.kind == "lesson" and step.target not in lessons and step.target not in unread:
@@ -134,7 +149,7 @@ def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[st
 
 
 def _attach_sections(groups: list[tuple[Section, ...]], lessons: dict[str, Lesson],
-                     unread: set[str], problems: list[Problem],
+                     unread: _Unread, problems: list[Problem],
                      ) -> dict[str, tuple[Section, ...]]:
     by_lesson: dict[str, list[Section]] = {}
     for group in groups:
@@ -151,7 +166,7 @@ def _attach_sections(groups: list[tuple[Section, ...]], lessons: dict[str, Lesso
 
 def _targets(contents: list[Content], lessons: dict[str, Lesson], courses: dict[str, Course],
              links: dict[str, Link], paths: dict[str, LearningPath],
-             unread: set[str]) -> dict[str, str]:
+             unread: _Unread) -> dict[str, str]:
     """Where a relative link to each source file should lead in the output.
 
     Every loaded source maps to the page of its key, so a pack's link to one of its own
@@ -164,6 +179,10 @@ def _targets(contents: list[Content], lessons: dict[str, Lesson], courses: dict[
         for slug in course.lesson_slugs:
             if f"{course.slug}/{slug}" in unread:
                 targets[f"{folder}/{slug}.md"] = urls.lesson_url(f"{course.slug}/{slug}")
+    for content in contents:
+        for lesson in content.lessons:
+            if lesson.course in unread.courses:
+                targets[lesson.source] = urls.lesson_url(lesson.key)
     for content in contents:
         for lesson in content.lessons:
             if lesson.key in lessons:
