@@ -212,7 +212,8 @@ def test_sections_render_as_attributed_blocks_in_uplines_order(make_site, cli) -
 @pytest.mark.parametrize("front, message", [
     ("for: basics/missing", "there is no such lesson"),
     ("for: nope/welcome", "there is no such lesson"),
-    ("for: basics/welcome\nplacement: after:no-such-heading", "has no heading '#no-such-heading'"),
+    ("for: basics/welcome\nplacement: after:no-such-heading",
+     "lesson 'basics/welcome' (courses/basics/welcome.md) has no heading '#no-such-heading'"),
 ])
 def test_section_with_a_bad_target_is_an_error_at_the_section_file(make_site, front: str,
                                                                    message: str) -> None:

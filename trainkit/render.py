@@ -286,7 +286,8 @@ def _check_placements(site: Site, lessons: Mapping[str, Rendered]) -> list[Probl
         for s in group:
             if s.placement.startswith("after:") and s.placement[6:] not in lessons[key].anchors:
                 problems.append(error(s.source, s.line, f"placement '{s.placement}': lesson "
-                                      f"'{key}' has no heading '#{s.placement[6:]}'"))
+                                      f"'{key}' ({site.lessons[key].source}) has no heading "
+                                      f"'#{s.placement[6:]}'"))
     return problems
 
 
