@@ -152,6 +152,10 @@ class Lesson:
         """The Markdown body, after the front matter."""
         return self.markdown.decode("utf-8")
 
+    def item_line(self, key: str, index: int) -> int:
+        """The line of item ``index`` of a front-matter list (its key's line for ``[a, b]``)."""
+        return self.lines.get(f"{key}.{index}", self.lines.get(key, 1))
+
 
 @dataclass(frozen=True, slots=True)
 class Course:

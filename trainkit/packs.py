@@ -206,15 +206,15 @@ def left_out(site: Site, bodies: "Bodies", packed: set[str]) -> list[Problem]:
         if lesson.source not in packed:
             continue
         links_in(lesson.source, bodies.lessons[lesson.key], lesson.body, lesson.body_line)
-        for ref in lesson.prerequisites:
+        for i, ref in enumerate(lesson.prerequisites):
             needed = site.lessons.get(ref)
             if needed is not None and outside(needed.source):
-                problems.append(refused(lesson.source, lesson.lines.get("prerequisites", 1),
+                problems.append(refused(lesson.source, lesson.item_line("prerequisites", i),
                                         "its prerequisite is", needed.source))
-        for slug in lesson.links:
+        for i, slug in enumerate(lesson.links):
             found = by_slug.get((lesson.course, slug)) or by_slug.get((None, slug))
             if found is not None and outside(found.source):
-                problems.append(refused(lesson.source, lesson.lines.get("links", 1),
+                problems.append(refused(lesson.source, lesson.item_line("links", i),
                                         "its reading is", found.source))
     for link in site.links:
         if link.source in packed:

@@ -112,7 +112,7 @@ def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[s
                        ) -> list[Problem]:
     problems = []
     for i, ref in enumerate(lesson.prerequisites):
-        line = _item_line(lesson, "prerequisites", i)
+        line = lesson.item_line("prerequisites", i)
         if ref in unread:
             continue
         if ref not in lessons:
@@ -121,16 +121,11 @@ def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[s
         elif ref == lesson.key:
             problems.append(error(lesson.source, line, "a lesson cannot be its own prerequisite"))
     for i, slug in enumerate(lesson.links):
-        line = _item_line(lesson, "links", i)
+        line = lesson.item_line("links", i)
         if (lesson.course, slug) not in link_slugs and (None, slug) not in link_slugs:
             problems.append(error(lesson.source, line, f"there is no curated link '{slug}' "
                                   f"(add links/{slug}.md or courses/{lesson.course}/links/{slug}.md)"))
     return problems
-
-
-def _item_line(lesson: Lesson, key: str, index: int) -> int:
-    """The line of item ``index`` of a front-matter list (its key's line for ``[a, b]``)."""
-    return lesson.lines.get(f"{key}.{index}", lesson.lines.get(key, 1))
 
 
 def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[str, Lesson],
