@@ -381,3 +381,33 @@ def test_a_build_in_another_process_knows_the_pages_it_made(tmp_path):
     lesson = next((source / "courses").glob("*/*.md"))
     lesson.write_text(lesson.read_text() + "\nOne more paragraph.\n")
     assert 1 <= lessons_rendered("2") <= 3  # it and its neighbours, not all the others
+
+
+def test_a_cache_carried_to_a_fresh_checkout_renders_nothing_it_holds(make_site, tmp_path,
+                                                                       monkeypatch):
+    """What CI does with a saved .trainkit-cache/: a fresh checkout (new file times, no
+    previous output) renders no Markdown and runs no Pagefind for unchanged content,
+    and gives exactly the files of a build without the cache."""
+    from trainkit import render, search
+
+    first = make_site(INCREMENTAL)
+    build(first, tmp_path / "out", jobs=1)
+    checkout = tmp_path / "checkout"
+    shutil.copytree(first, checkout, ignore=shutil.ignore_patterns("site"))
+    for file in checkout.rglob("*"):
+        if file.is_file() and CACHE_DIR not in file.parts:
+            os.utime(file, (1_800_000_000, 1_800_000_000))
+    rendered: list[object] = []
+    real_render = render._render_all
+    monkeypatch.setattr(render, "_render_all", lambda jobs, *a: rendered.extend(jobs) or
+                        real_render(jobs, *a))
+    indexed: list[object] = []
+    real_pagefind = search._run_pagefind
+    monkeypatch.setattr(search, "_run_pagefind", lambda *a: indexed.append(a) or
+                        real_pagefind(*a))
+    build(checkout, tmp_path / "ci", jobs=1)
+    assert rendered == [] and indexed == []  # every body and index part from the cache
+    monkeypatch.undo()
+    shutil.rmtree(checkout / CACHE_DIR)
+    build(checkout, tmp_path / "clean", jobs=1)
+    assert _files(tmp_path / "ci") == _files(tmp_path / "clean")
