@@ -9,8 +9,9 @@ mkdocs-material and hugo) into a separate venv (bench/.venv; never project
 dependencies), then builds each corpus with every tool, alternating the order run by
 run, and prints medians of whole-process wall time, CPU time and peak memory (the sum of
 the resident memory of the tool's whole process tree, sampled every 10 ms), with the
-ratios trainkit/peer. trainkit alone is also timed on a no-change rebuild and on a
-rebuild after editing one lesson. Output goes to a tmpfs (/dev/shm) when there is one,
+ratios trainkit/peer. trainkit alone is also timed on a no-change rebuild, on a rebuild
+after editing one lesson, and on a fresh checkout with .trainkit-cache/ restored (what
+CI does with a saved cache). Output goes to a tmpfs (/dev/shm) when there is one,
 because this machine's disk is noisy.
 """
 
@@ -191,13 +192,27 @@ def run_size(size: int, corpus: Path, out: Path, peers: Path | None, wanted: set
         lesson.write_text(original + f"\n\nEdit number {i}.\n", encoding="utf-8")
         edits.append(measure(build))
     lesson.write_text(original, encoding="utf-8")
+    # CI: a fresh checkout (new file times, no output yet) with .trainkit-cache/ restored.
+    checkouts = []
+    for i in range(runs):
+        checkout = corpus / "checkout"
+        shutil.rmtree(checkout, ignore_errors=True)
+        shutil.copytree(corpus / "trainkit", checkout)
+        for file in checkout.rglob("*"):
+            if file.is_file() and ".trainkit-cache" not in file.parts:
+                file.touch()
+        shutil.rmtree(out / "checkout", ignore_errors=True)
+        checkouts.append(measure([*build[:build.index("--source") + 1], str(checkout),
+                                  "--out", str(out / "checkout")]))
+    shutil.rmtree(corpus / "checkout", ignore_errors=True)
 
     def summary(found: list[tuple[float, float, int]]) -> str:
         return (f"{statistics.median(r[0] for r in found):.2f} s, "
                 f"peak {statistics.median(r[2] for r in found) / 1e6:.0f} MB")
 
     print(f"\ntrainkit no-change rebuild: {summary(nochange)}; one-lesson-edit rebuild: "
-          f"{summary(edits)} (medians of {runs})")
+          f"{summary(edits)}; a fresh checkout with .trainkit-cache/ restored (CI): "
+          f"{summary(checkouts)} (medians of {runs})")
 
 
 if __name__ == "__main__":
