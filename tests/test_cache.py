@@ -386,12 +386,17 @@ def test_a_build_in_another_process_knows_the_pages_it_made(tmp_path):
 def test_a_cache_carried_to_a_fresh_checkout_renders_nothing_it_holds(make_site, tmp_path,
                                                                        monkeypatch):
     """What CI does with a saved .trainkit-cache/: a fresh checkout (new file times, no
-    previous output) renders no Markdown and runs no Pagefind for unchanged content,
-    and gives exactly the files of a build without the cache."""
+    previous output) renders no Markdown, runs no Pagefind and no template for unchanged
+    content (pages come from the older output the cache keeps), and gives exactly the
+    files of a build without the cache."""
+    import jinja2
+
     from trainkit import render, search
 
     first = make_site(INCREMENTAL)
     build(first, tmp_path / "out", jobs=1)
+    (first / "courses/later/two.md").write_text("---\ntitle: Two\n---\nTwo, edited.\n")
+    build(first, tmp_path / "out", jobs=1)  # the cache now keeps the first output too
     checkout = tmp_path / "checkout"
     shutil.copytree(first, checkout, ignore=shutil.ignore_patterns("site"))
     for file in checkout.rglob("*"):
@@ -405,8 +410,16 @@ def test_a_cache_carried_to_a_fresh_checkout_renders_nothing_it_holds(make_site,
     real_pagefind = search._run_pagefind
     monkeypatch.setattr(search, "_run_pagefind", lambda *a: indexed.append(a) or
                         real_pagefind(*a))
+    templates: list[str] = []
+    real_template = jinja2.Template.render
+    monkeypatch.setattr(jinja2.Template, "render", lambda self, *a, **k:
+                        templates.append(self.name) or real_template(self, *a, **k))
     build(checkout, tmp_path / "ci", jobs=1)
     assert rendered == [] and indexed == []  # every body and index part from the cache
+    # Only the pages whose bytes changed since the older output: the edited lesson, its
+    # course and home (they show its progress), and the version pages (always made).
+    assert sorted(templates) == ["changes.html", "course.html", "home.html", "lesson.html",
+                                 "versions.html"]
     monkeypatch.undo()
     shutil.rmtree(checkout / CACHE_DIR)
     build(checkout, tmp_path / "clean", jobs=1)

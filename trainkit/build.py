@@ -139,7 +139,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     snapshot's render key."""
     chosen: Chosen = []  # the pages for the search index, with their digests
     pages = 0
-    built = BuiltPages.open(source, output.out, uptodate.code())
+    built = BuiltPages.open(source, output.out, uptodate.code(), spare=output.staging)
 
     def sink(page: Page) -> None:
         nonlocal pages

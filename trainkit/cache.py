@@ -341,15 +341,18 @@ class BuiltPages:
     """What the records are valid for (see :func:`trainkit.uptodate.code`)."""
     last: dict[str, tuple[str, bytes]]
     """Output path → (inputs digest, SHA-256 of the bytes written), from the last build."""
+    spare: Path | None = None
+    """An older output to take a page from when ``out`` has none (a fresh checkout in
+    CI with the cache restored has the spare of :mod:`trainkit.write`, not the output)."""
     now: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
-    """The pages :meth:`reuse` read from the output in this build."""
+    """The pages :meth:`reuse` read from the output (not the spare) in this build."""
     checklists: Carried[bytes, tuple[tuple[str, str], ...]] = field(default_factory=Carried)
     """A lesson page's checklist items (for the changes page) by the SHA-256 of the page:
     an unchanged page is not read back to find them."""
 
     @classmethod
-    def open(cls, source: Path, out: Path, code: Any) -> "BuiltPages":
+    def open(cls, source: Path, out: Path, code: Any, spare: Path | None = None) -> "BuiltPages":
         from importlib.metadata import version
 
         code = (code, version("jinja2"), version("markupsafe"))
@@ -357,7 +360,7 @@ class BuiltPages:
         found = load_pickle(file)
         if found.get("code") != code:
             found = {}
-        return cls(file, out, code, found.get("pages", {}),
+        return cls(file, out, code, found.get("pages", {}), spare,
                    checklists=Carried(found.get("checklists", {})))
 
     def reuse(self, path: str, key: str) -> bytes | None:
@@ -366,15 +369,15 @@ class BuiltPages:
         record = self.last.get(path)
         if record is None or record[0] != key:
             return None
-        try:
-            with open(os.path.join(self.out, path), "rb") as f:
-                content = f.read()
-        except OSError:
-            return None
-        if hashlib.sha256(content).digest() != record[1]:
+        content = _read_or_none(os.path.join(self.out, path))
+        in_out = content is not None
+        if content is None and self.spare is not None:
+            content = _read_or_none(os.path.join(self.spare, path))
+        if content is None or hashlib.sha256(content).digest() != record[1]:
             return None
         self.now[path] = record
-        self.taken.add(path)
+        if in_out:
+            self.taken.add(path)
         return content
 
     def record(self, path: str, key: str, content: bytes) -> None:
@@ -421,6 +424,14 @@ def forget_others(source: Path, current: Iterable[Path | None]) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+def _read_or_none(file: str) -> bytes | None:
+    try:
+        with open(file, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def load_pickle(file: Path) -> dict[Any, Any]:
