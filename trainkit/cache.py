@@ -177,9 +177,9 @@ class BodyCache:
     documents: Carried[str, "Document"] = field(default_factory=Carried)
     """Markdown files split into front matter and body, by name and a hash of the text."""
     files: Carried[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=Carried)
-    """What reading each file gave, by its absolute path, with the stat it was read at
-    (see :meth:`trainkit.loader.Folder.remember`): kept between builds too, so a build
-    after an edit reads only the files that changed."""
+    """What reading each file gave, by its path relative to the source, with the stat it
+    was read at (see :meth:`trainkit.loader.Folder.remember`): kept between builds too,
+    so a build after an edit reads only the files that changed."""
     files_file: Path | None = None
     watched: frozenset[str] | None = None
     """In serve: every path (relative to the source) the watcher saw change since the
