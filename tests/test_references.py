@@ -205,6 +205,13 @@ def test_every_broken_reference_is_listed_in_one_run(make_site, cli):
     assert "paths/p.yaml:3: error:" in result.output
 
 
+def upline_section_for(lesson: str) -> dict[str, str]:
+    """An upline pack, listed in trainkit.yaml, with a section for ``lesson``."""
+    return {"trainkit.yaml": 'title: Test Team\nversion: "1.0"\nuplines:\n  - name: Maria\n'
+                             "    path: uplines/maria\n",
+            "uplines/maria/sections/tip.md": f"---\nfor: {lesson}\n---\nA tip.\n"}
+
+
 def test_a_lesson_that_cannot_be_read_is_one_error_not_one_per_reference(make_site, cli):
     """Its own error says what is wrong; the link, section, prerequisite and path step
     that name it are not errors too (the section may be an upline's, which its reader
@@ -213,9 +220,7 @@ def test_a_lesson_that_cannot_be_read_is_one_error_not_one_per_reference(make_si
         "courses/basics/second.md": "---\ntitle: Second\nsummary: [unclosed\n---\nMore.\n",
         LESSON: "---\ntitle: Welcome\nprerequisites: [basics/second]\n---\nSee [it](second.md).\n",
         "paths/start.yaml": "title: Start\nsteps:\n  - lesson: basics/second\n",
-        "trainkit.yaml": 'title: Test Team\nversion: "1.0"\nuplines:\n  - name: Maria\n'
-                         "    path: uplines/maria\n",
-        "uplines/maria/sections/tip.md": "---\nfor: basics/second\n---\nA tip.\n",
+        **upline_section_for("basics/second"),
     })
     result = check(cli, src)
     assert result.exit_code == 1
@@ -247,9 +252,7 @@ def test_a_course_yaml_that_cannot_be_read_is_one_error(make_site, cli):
         "courses/later/next.md": "---\ntitle: Next\nprerequisites: [basics/welcome]\n---\n"
                                  "After [welcome](../basics/welcome.md).\n",
         "paths/start.yaml": "title: Start\nsteps:\n  - course: basics\n  - lesson: basics/second\n",
-        "trainkit.yaml": 'title: Test Team\nversion: "1.0"\nuplines:\n  - name: Maria\n'
-                         "    path: uplines/maria\n",
-        "uplines/maria/sections/tip.md": "---\nfor: basics/welcome\n---\nA tip.\n",
+        **upline_section_for("basics/welcome"),
     })
     result = check(cli, src)
     assert result.exit_code == 1
