@@ -129,6 +129,17 @@ def test_invalid_yaml_is_an_error_at_the_line_of_the_mistake(make_site, cli):
     assert line.startswith(f"{LESSON}:3:")
 
 
+@pytest.mark.parametrize("language, ok", [("en", True), ("pt-BR", True), ("es-419", True),
+                                          ("english", False), ("English (US)", False)])
+def test_language_must_be_a_language_code(make_site, cli, language, ok):
+    """It becomes <html lang> and Pagefind's language: a name is no use to either."""
+    src = make_site({"trainkit.yaml": f'title: Test\nversion: "1.0"\nlanguage: {language}\n'})
+    result = cli("check", "--source", src)
+    assert (result.exit_code == 0) is ok, result.output
+    if not ok:
+        assert "trainkit.yaml:3: error: 'language' must be a language code" in result.output
+
+
 def test_invalid_yaml_in_trainkit_yaml_is_an_error_at_its_line(make_site, cli):
     src = make_site({"trainkit.yaml": 'title: Test\nversion: "1.0"\ndescription: "open\n'})
     result = check(cli, src)

@@ -83,6 +83,16 @@ def test_path_step_to_a_missing_lesson_is_an_error_at_the_step(make_site, cli):
     assert "paths/start.yaml:4: error: step: there is no lesson 'basics/gone'" in result.output
 
 
+def test_path_step_with_only_an_unknown_key_is_an_error_not_just_a_warning(make_site, cli):
+    """A misspelt step (``chapter:``) was dropped with a warning about the key alone."""
+    src = make_site({"paths/start.yaml": "title: Start\nsteps:\n  - course: basics\n"
+                                         "  - chapter: basics\n"})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert "paths/start.yaml:4: error: each step needs exactly one of" in result.output
+    assert "paths/start.yaml:4: warning: unknown key 'chapter'" in result.output
+
+
 def test_path_step_with_two_kinds_is_an_error(make_site, cli):
     src = make_site({"paths/start.yaml": "title: Start\nsteps:\n"
                                          "  - {course: basics, lesson: basics/welcome}\n"})

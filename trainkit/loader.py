@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator, Literal, Ty
 from . import schema, uptodate
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
                     SiteConfig, StaticFile, Upline)
-from .problems import Problem, error, warning
+from .problems import Problem, error, has_errors, warning
 from .write import stamp
 from .sourcefile import (FrontMatterDoc, YamlList, YamlMap, parse_yaml, read_text,
                          split_front_matter)
@@ -436,7 +436,7 @@ def _load_path(folder: Folder, file: Path, problems: list[Problem]) -> LearningP
         if len(fields) == 1:
             kind: Literal["course", "lesson"] = "course" if "course" in fields else "lesson"
             steps.append(PathStep(kind, fields[kind], line))
-        elif not found:
+        elif not has_errors(found):  # (a field's own error says enough; a warning does not)
             problems.append(error(name, line, "each step needs exactly one of "
                                   "'course: <course>' or 'lesson: <course>/<lesson>'"))
     if "title" not in values or "steps" not in values:

@@ -39,6 +39,18 @@ def text(value: Any, key: str) -> tuple[Any, str | None]:
     return None, f"'{key}' must be text, like {key}: Your first week"
 
 
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def language_code(value: Any, key: str) -> tuple[Any, str | None]:
+    """A language tag (``en``, ``es``, ``pt-BR``): browsers, screen readers and search
+    read it to pronounce and stem the words."""
+    if isinstance(value, str) and _LANGUAGE.fullmatch(value.strip()):
+        return value.strip(), None
+    return None, (f"'{key}' must be a language code, like {key}: en (or es, fr, pt-BR) "
+                  f"(got {value!r})")
+
+
 def minutes(value: Any, key: str) -> tuple[Any, str | None]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value, None
@@ -159,7 +171,7 @@ CONFIG = {
     "description": Field(text),
     "base_url": Field(web_url),
     "theme": Field(slug),
-    "language": Field(text),
+    "language": Field(language_code),
     "uplines": Field(lambda v, k: (v, None) if isinstance(v, list) else
                      (None, "'uplines' must be a list of entries with name and path")),
     "safe": Field(flag),
