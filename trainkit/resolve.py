@@ -112,9 +112,9 @@ def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[s
                        ) -> list[Problem]:
     problems = []
     for i, ref in enumerate(lesson.prerequisites):
-        line = lesson.item_line("prerequisites", i)
         if ref in unread:
             continue
+        line = lesson.item_line("prerequisites", i)
         if ref not in lessons:
             problems.append(error(lesson.source, line, f"prerequisite '{ref}': "
                                   f"{_draft_hint(ref, drafts)} (use <course>/<lesson>)"))
@@ -132,9 +132,8 @@ def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[st
                 drafts: set[str], unread: _Unread) -> list[Problem]:
     problems = []
     for step in path.steps:
-        if step.kind == "course" and step.target not in courses:
-            if step.target in unread.courses:
-                continue
+        if (step.kind == "course" and step.target not in courses
+                and step.target not in unread.courses):
             problems.append(error(path.source, step.line, f"there is no course "
                                   f"'{step.target}' (a folder courses/{step.target}/)"))
         elif step.kind == "lesson" and step.target not in lessons and step.target not in unread:
