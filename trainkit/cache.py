@@ -339,12 +339,12 @@ class BuiltPages:
     out: Path
     code: Any
     """What the records are valid for (see :func:`trainkit.uptodate.code`)."""
-    last: dict[str, tuple[str, bytes]]
-    """Output path → (inputs digest, SHA-256 of the bytes written), from the last build."""
+    records: Carried[str, tuple[str, bytes]]
+    """Output path → (inputs digest, SHA-256 of the bytes written): the last build's,
+    and this build's, saved for the next."""
     spare: Path | None = None
     """An older output to take a page from when ``out`` has none (a fresh checkout in
     CI with the cache restored has the spare of :mod:`trainkit.write`, not the output)."""
-    now: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
     """The pages :meth:`reuse` read from the output (not the spare) in this build."""
     checklists: Carried[bytes, tuple[tuple[str, str], ...]] = field(default_factory=Carried)
@@ -360,13 +360,13 @@ class BuiltPages:
         found = load_pickle(file)
         if found.get("code") != code:
             found = {}
-        return cls(file, out, code, found.get("pages", {}), spare,
+        return cls(file, out, code, Carried(found.get("pages", {})), spare,
                    checklists=Carried(found.get("checklists", {})))
 
     def reuse(self, path: str, key: str) -> bytes | None:
         """The bytes the last build wrote to ``path`` from inputs hashing to ``key``
         (recorded again for the next build), or None."""
-        record = self.last.get(path)
+        record = self.records.last.get(path)
         if record is None or record[0] != key:
             return None
         content = _read_or_none(os.path.join(self.out, path))
@@ -375,18 +375,18 @@ class BuiltPages:
             content = _read_or_none(os.path.join(self.spare, path))
         if content is None or hashlib.sha256(content).digest() != record[1]:
             return None
-        self.now[path] = record
+        self.records.keep(path, record)
         if in_out:
             self.taken.add(path)
         return content
 
     def record(self, path: str, key: str, content: bytes) -> None:
         """A page just rendered."""
-        self.now[path] = (key, hashlib.sha256(content).digest())
+        self.records.keep(path, (key, hashlib.sha256(content).digest()))
 
     def digest(self, path: str) -> bytes | None:
         """The SHA-256 of the bytes of a page reused or recorded in this build."""
-        record = self.now.get(path)
+        record = self.records.now.get(path)
         return record[1] if record is not None else None
 
     def checklist(self, parse: Callable[[str], "Checklist"]) -> Callable[[str], "Checklist"]:
@@ -404,7 +404,7 @@ class BuiltPages:
         return checklist
 
     def save(self) -> None:
-        save_pickle(self.file, {"code": self.code, "pages": self.now,
+        save_pickle(self.file, {"code": self.code, "pages": self.records.now,
                                 "checklists": self.checklists.now})
 
 
