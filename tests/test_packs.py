@@ -353,7 +353,11 @@ def test_trusted_pack_keeps_raw_html(make_site, cli) -> None:
     assert cli("build", "--source", src).exit_code == 0
     body = parse(src / "site/courses/calls/evil/index.html", "lesson-body")
     tags = {tag for tag, _ in body.elements}
-    assert {"script", "iframe", "form", "svg"} <= tags
+    assert {"script", "form", "svg"} <= tags
+    # ... except what would load from another host (the iframe): a link to it instead.
+    assert "iframe" not in tags
+    assert ("a", [("class", "offsite"), ("href", "https://evil.example/"),
+                  ("rel", "noopener noreferrer")]) in body.elements
     assert any(name == "style" for _, attrs in body.elements for name, _ in attrs)
 
 

@@ -12,6 +12,7 @@ renders only the pages whose context it changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -57,6 +58,20 @@ def page_key(context: Mapping[str, Any], theme: str) -> str:
     digest = hashlib.sha256(f"{__version__}\0{theme}\0".encode())
     digest.update(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
     return digest.hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of trainkit's Python code, naming the cache files of what it made from the
+    content (parsed files, rendered bodies): in a source checkout, or a CI cache carried
+    across commits, the version alone stays the same while the code that parses and
+    renders changes. By content, not file times, so a fresh checkout still finds them."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 class InputsDigest:
@@ -196,8 +211,9 @@ class BodyCache:
     def open(cls, source: Path) -> "BodyCache":
         import markdown
 
-        file = source / CACHE_DIR / f"bodies{FORMAT}-{__version__}-md{markdown.__version__}.pickle"
-        files_file = source / CACHE_DIR / f"files{FORMAT}-{__version__}.pickle"
+        made_by = f"{FORMAT}-{__version__}-{code_fingerprint()}"
+        file = source / CACHE_DIR / f"bodies{made_by}-md{markdown.__version__}.pickle"
+        files_file = source / CACHE_DIR / f"files{made_by}.pickle"
         return cls(file, Carried(load_pickle(file)),
                    index_dir=source / CACHE_DIR / f"search-{__version__}",
                    files_file=files_file, files=Carried(load_pickle(files_file)))

@@ -3,16 +3,19 @@ task lists and link rewriting, behind one small :class:`MarkdownRenderer`."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zlib
 from dataclasses import dataclass
 from typing import Mapping
+from urllib.parse import urlsplit
 
 import markdown
 from markdown.extensions.toc import TocExtension
 
 from ..model import quick_pickle
-from ..problems import Problem, error
+from ..offsite import Offsite, keep_on_site
+from ..problems import Problem, error, warning
 from . import quick_inline
 from .links import AnchorRef, LinkExtension
 from .tasklist import ChecklistItem, TaskListExtension
@@ -89,8 +92,10 @@ class MarkdownRenderer:
                 source, body_line, "this text is nested too deeply to render (lists, "
                 "quotes or emphasis inside each other hundreds of levels deep); "
                 "simplify it"),), ())
+        html, offsite = keep_on_site(html)
         context = self._links.processor.context
-        problems = _broken_links(context.broken, text, source, body_line)
+        problems = (*_broken_links(context.broken, text, source, body_line),
+                    *_offsite(offsite, text, source, body_line))
         anchors = tuple(dict.fromkeys(_IDS.findall(html)))
         return Rendered(pack(html), anchors, tuple(self._tasks.processor.items),
                         tuple(context.anchors), problems, tuple(sorted(context.lookups.items())))
@@ -112,6 +117,31 @@ def _broken_links(broken: list[str], text: str, source: str,
         problems.append(error(source, line_of(text, href, body_line, nth),
                               f"link to '{href}': {hint}; links are relative to this file, "
                               "like ../other-course/lesson.md"))
+    return tuple(problems)
+
+
+def _offsite(found: list[Offsite], text: str, source: str,
+             body_line: int) -> tuple[Problem, ...]:
+    problems = []
+    seen: dict[str, int] = {}
+    for item in found:
+        nth = seen[item.url] = seen.get(item.url, -1) + 1
+        where = line_of(text, item.url, body_line, nth)
+        if item.kind == "Image":
+            name = posixpath.basename(urlsplit(item.url).path) or "picture.png"
+            static = posixpath.relpath("static", posixpath.dirname(source) or ".")
+            fix = (f"to show it, save it in static/ and write "
+                   f"![what it shows]({static}/{name})")
+        elif item.kind:
+            fix = "keep it as a link, or save the file in static/ and link to it there"
+        else:
+            problems.append(warning(source, where, (
+                f"'{item.url}' is a script or stylesheet on another host, so it is left out: "
+                "pages load nothing from other hosts")))
+            continue
+        problems.append(warning(source, where, (
+            f"{item.kind.lower()} '{item.url}' is on another host, so the page links to it "
+            f"instead of showing it (pages load nothing from other hosts); {fix}")))
     return tuple(problems)
 
 
