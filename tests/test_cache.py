@@ -241,6 +241,28 @@ def test_a_build_after_an_upgrade_renders_every_page_again(make_site, tmp_path, 
     assert rendered.count("lesson.html") == 6  # every lesson, not only the edited one
 
 
+def test_a_build_after_a_code_change_renders_every_body_again(make_site, tmp_path,
+                                                                monkeypatch):
+    """In a source checkout, or a CI cache carried across commits, trainkit's version
+    stays the same while the code that renders Markdown changes: bodies rendered by
+    other code must not be taken."""
+    from trainkit import cache, render
+
+    source = make_site(INCREMENTAL)
+    build(source, tmp_path / "out", jobs=1)
+    rendered: list[object] = []
+    real_render = render._render_all
+    monkeypatch.setattr(render, "_render_all", lambda jobs, *a: rendered.extend(jobs) or
+                        real_render(jobs, *a))
+    (source / "courses/basics/third.md").write_text("---\ntitle: Third\n---\nEdited.\n")
+    build(source, tmp_path / "out", jobs=1)
+    assert len(rendered) == 1  # the same code: only the edited body
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "other")
+    (source / "courses/basics/third.md").write_text("---\ntitle: Third\n---\nAgain.\n")
+    build(source, tmp_path / "out", jobs=1)
+    assert len(rendered) == 1 + 6  # every lesson's body
+
+
 def test_pagefind_processes_run_side_by_side_only_while_their_pages_fit(make_site, tmp_path,
                                                                         monkeypatch):
     """Pagefind holds ~0.3 MB a page until it writes its index: with jobs=2, two parts
