@@ -555,3 +555,24 @@ def test_no_markdown_worker_or_fork_server_waits_beside_pagefind(make_site, tmp_
     build.build(make_site(files), tmp_path / "out", jobs=2)
     assert during_markdown and during_markdown[0]  # the fork server was there
     assert seen and all(children == [] for children in seen)
+
+
+def test_a_build_leaves_the_callers_garbage_collector_as_it_found_it(make_site, tmp_path):
+    """A build collects less often and freezes its caches while it runs; a script or
+    server that calls it keeps its own settings afterwards, even when the build fails."""
+    import gc
+
+    from trainkit.build import build
+    from trainkit.problems import ContentError
+
+    gc.set_threshold(1234, 11, 12)
+    try:
+        source = make_site()
+        build(source, tmp_path / "out", jobs=1)
+        assert gc.get_threshold() == (1234, 11, 12) and gc.get_freeze_count() == 0
+        (source / "courses/basics/second.md").write_text("---\ntitle: [broken\n---\n")
+        with pytest.raises(ContentError):
+            build(source, tmp_path / "out", jobs=1)
+        assert gc.get_threshold() == (1234, 11, 12) and gc.get_freeze_count() == 0
+    finally:
+        gc.set_threshold(700, 10, 10)
