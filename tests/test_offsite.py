@@ -21,6 +21,7 @@ A chart: ![Team growth](https://example.com/img/growth.png)
 
 <script src="https://widget.example.com/w.js"></script>
 <link rel="stylesheet" href="https://fonts.example.com/css">
+<div class="hero" style="background: url('https://example.com/bg.jpg')">Welcome</div>
 
 [![Logo](https://example.com/logo.png)](https://example.com/)
 
@@ -69,8 +70,10 @@ def test_a_lessons_images_and_embeds_from_other_hosts_become_links(make_site, cl
     src = make_site({"courses/basics/second.md": LESSON, "static/chart.png": b"\x89PNG"})
     result = cli("build", "--source", src)
     assert result.exit_code == 0, result.output
-    page = Loads((src / "site/courses/basics/second/index.html").read_text(encoding="utf-8"))
+    html = (src / "site/courses/basics/second/index.html").read_text(encoding="utf-8")
+    page = Loads(html)
     assert page.fetched and not remote(page.fetched), page.fetched
+    assert "bg.jpg" not in html and "w.js" not in html and '<div class="hero">' in html
     assert "../../../chart.png" in page.fetched  # own images still show
     assert page.links["https://example.com/img/growth.png"] == "Team growth (example.com)"
     assert page.links["//cdn.example.net/pixel.gif"] == "Image on cdn.example.net"
@@ -94,10 +97,12 @@ def test_a_lessons_images_and_embeds_from_other_hosts_become_links(make_site, cl
         "another host, so the page links to it instead of showing it (pages load nothing from "
         "other hosts); keep it as a link, or save the file in static/ and link to it there",
         "courses/basics/second.md:12: warning: 'https://widget.example.com/w.js' is a script or "
-        "stylesheet on another host, so it is left out: pages load nothing from other hosts",
+        "style on another host, so it is left out: pages load nothing from other hosts",
         "courses/basics/second.md:13: warning: 'https://fonts.example.com/css' is a script or "
-        "stylesheet on another host, so it is left out: pages load nothing from other hosts",
-        "courses/basics/second.md:15: warning: image 'https://example.com/logo.png' is on another "
+        "style on another host, so it is left out: pages load nothing from other hosts",
+        "courses/basics/second.md:14: warning: 'https://example.com/bg.jpg' is a script or "
+        "style on another host, so it is left out: pages load nothing from other hosts",
+        "courses/basics/second.md:16: warning: image 'https://example.com/logo.png' is on another "
         "host, so the page links to it instead of showing it (pages load nothing from other "
         "hosts); to show it, save it in static/ and write ![what it shows](../../static/logo.png)",
     ]
@@ -145,6 +150,13 @@ def test_what_is_replaced_and_what_is_not() -> None:
         '<video src="v.mp4" poster="https://x.example/p.jpg"></video>': "Video on x.example",
         '<input type="image" src="https://x.example/go.png">': "Image on x.example",
     }
+    styles = {  # left out, with nothing in their place
+        '<p class="a" style="background:url(//x.example/bg.png)">Hi</p>': '<p class="a">Hi</p>',
+        "<style>@import 'https://x.example/font.css'; p { color: red }</style><p>Hi</p>":
+            "<p>Hi</p>",
+    }
+    for html, kept in styles.items():
+        assert keep_on_site(html)[0] == kept, html
     for html, text in cases.items():
         out, found = keep_on_site(html)
         assert text in out and len(found) == 1, (html, out)
@@ -152,6 +164,8 @@ def test_what_is_replaced_and_what_is_not() -> None:
     for html in ('<img src="a.png">', '<img src="data:image/png;base64,AA">',
                  '<a href="https://x.example/">a link is fine</a>',
                  '<input type="checkbox" id="https://x">', "<p>https://x.example/a.png</p>",
+                 "<p>url(https://x.example/a.png) as text</p>",
+                 '<p style="background: url(bg.png)">a local background</p>',
                  '<script>fetch("https://x.example/")</script>'):
         assert keep_on_site(html) == (html, []), html
 

@@ -4,8 +4,9 @@ An image, video, audio clip, frame or embed whose address is on another host wou
 fetched by every reader's browser each time the page opens: a tracker's pixel works that
 way, and a pack from an upline could carry one to every downline's readers. Each is
 replaced here by a link to the same address (the reader can still open it, by choice),
-and the author gets a warning at its line saying how to show it on the page. A remote
-script or stylesheet in the site's own HTML is removed: a link to one is no use.
+and the author gets a warning at its line saying how to show it on the page. A script,
+stylesheet or style (``url(...)``, ``@import``) from another host in raw HTML is left
+out: a link to one is no use.
 
 Runs on a body's finished HTML, before an upline's HTML is sanitized, so it sees raw
 HTML the way the author wrote it as well as what Markdown made.
@@ -20,10 +21,13 @@ from urllib.parse import urlsplit
 
 _TAG = r"<({names})\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
 _ELEMENTS = re.compile(_TAG.format(names="img|iframe|video|audio|picture|object|embed|script"
-                                         "|link|source|track|input|a|/a"), re.IGNORECASE)
-_LOADERS = re.compile(r"<(?:img|iframe|video|audio|picture|object|embed|script|link|source"
-                      r"|track|input)\b", re.IGNORECASE)
-_CONTAINERS = {"iframe", "video", "audio", "picture", "object", "script"}
+                                         "|style|link|source|track|input|a|/a"), re.IGNORECASE)
+_ANY_TAG = re.compile(_TAG.format(names=r"[a-zA-Z][^\s/>]*"))
+_CSS_URL = re.compile(r"""(?:url\(|@import)\s*(?:url\(\s*)?["']?\s*((?:https?:)?//[^"')\s;]+)""",
+                      re.IGNORECASE)
+_LOADERS = re.compile(r"<(?:img|iframe|video|audio|picture|object|embed|script|style|link"
+                      r"|source|track|input)\b|url\(", re.IGNORECASE)
+_CONTAINERS = {"iframe", "video", "audio", "picture", "object", "script", "style"}
 """Elements whose content goes with them (a video's sources, a picture's image)."""
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 _LOADED_FROM = ("src", "srcset", "poster", "data")
@@ -38,7 +42,7 @@ class Offsite:
 
     url: str
     kind: str
-    """What it was ("Image", "Video", ...), or "" for a script or stylesheet, removed."""
+    """What it was ("Image", "Video", ...), or "" for a script or style, removed."""
 
 
 def keep_on_site(html: str) -> tuple[str, list[Offsite]]:
@@ -46,6 +50,13 @@ def keep_on_site(html: str) -> tuple[str, list[Offsite]]:
     its address (or removed), and what was replaced, in order."""
     if not _LOADERS.search(html):
         return html, []
+    html, found = _elements(html)
+    if "url(" in html.lower():
+        html = _ANY_TAG.sub(lambda tag: _unstyled(tag, found), html)
+    return html, found
+
+
+def _elements(html: str) -> tuple[str, list[Offsite]]:
     out: list[str] = []
     found: list[Offsite] = []
     done = 0  # html[:done] is in out
@@ -67,8 +78,9 @@ def keep_on_site(html: str) -> tuple[str, list[Offsite]]:
             if close is not None:
                 end = close.end()
                 inner = html[match.end():close.start()]
-                urls += [u for m in _ELEMENTS.finditer(inner)
-                         for u in _remote(m[1].lower(), _attributes(m[2]))]
+                urls += ([m[1] for m in _CSS_URL.finditer(inner)] if name == "style" else
+                         [u for m in _ELEMENTS.finditer(inner)
+                          for u in _remote(m[1].lower(), _attributes(m[2]))])
         if not urls:
             continue
         kind = _KINDS.get(name, "")
@@ -79,6 +91,23 @@ def keep_on_site(html: str) -> tuple[str, list[Offsite]]:
         done = at = end
     out.append(html[done:])
     return "".join(out), found
+
+
+def _unstyled(tag: re.Match[str], found: list[Offsite]) -> str:
+    """A tag without its ``style`` attribute when that loads from another host
+    (``background: url(https://...)``)."""
+    if "url(" not in tag[2].lower():
+        return tag[0]
+    kept, dropped = [], False
+    for attribute in _ATTRIBUTE.finditer(tag[2]):
+        value = htmllib.unescape(attribute[2] or attribute[3] or attribute[4] or "")
+        remote = _CSS_URL.search(value) if attribute[1].lower() == "style" else None
+        if remote is None:
+            kept.append(attribute[0])
+        else:
+            found.append(Offsite(remote[1], ""))
+            dropped = True
+    return f"<{tag[1]}{''.join(' ' + a for a in kept)}>" if dropped else tag[0]
 
 
 def _attributes(text: str) -> dict[str, str]:

@@ -136,7 +136,7 @@ def _offsite(found: list[Offsite], text: str, source: str,
             fix = "keep it as a link, or save the file in static/ and link to it there"
         else:
             problems.append(warning(source, where, (
-                f"'{item.url}' is a script or stylesheet on another host, so it is left out: "
+                f"'{item.url}' is a script or style on another host, so it is left out: "
                 "pages load nothing from other hosts")))
             continue
         problems.append(warning(source, where, (
