@@ -129,6 +129,31 @@ def test_invalid_yaml_is_an_error_at_the_line_of_the_mistake(make_site, cli):
     assert line.startswith(f"{LESSON}:3:")
 
 
+def test_a_tab_in_yaml_says_to_indent_with_spaces(make_site, cli):
+    src = make_site({LESSON: "---\ntitle: Welcome\n\tsummary: Tabbed.\n---\nBody.\n"})
+    [line] = lines_for(check(cli, src).output, LESSON)
+    assert line.startswith(f"{LESSON}:3: error: this is not valid YAML")
+    assert line.endswith("; indent with spaces, not tabs")
+
+
+@pytest.mark.parametrize("file, text, line, first", [
+    (LESSON, "---\ntitle: Welcome\nsummary: One.\ntitle: Again\n---\nBody.\n", 4, 2),
+    # A second lessons: list would silently drop the first one's lessons.
+    ("courses/basics/course.yaml", "title: Basics\nlessons: [welcome]\n"
+                                   "summary: S.\nlessons: [second]\n", 4, 2),
+    ("trainkit.yaml", 'title: Test Team\nversion: "1.0"\ntitle: Other\n', 3, 1),
+])
+def test_a_key_written_twice_is_an_error_at_the_second(make_site, cli, file, text, line,
+                                                       first):
+    src = make_site({file: text})
+    result = check(cli, src)
+    assert result.exit_code == 1
+    key = text.splitlines()[line - 1].split(":")[0]
+    assert lines_for(result.output, file) == [
+        f"{file}:{line}: error: '{key}' is written twice (first on line {first}); "
+        "keep only one"]
+
+
 @pytest.mark.parametrize("language, ok", [("en", True), ("pt-BR", True), ("es-419", True),
                                           ("english", False), ("English (US)", False)])
 def test_language_must_be_a_language_code(make_site, cli, language, ok):

@@ -323,8 +323,10 @@ def _lesson_list(data: Any, values: dict[str, Any], path: str,
 
 def _read_course(file: Path, name: str) -> tuple[tuple[Any, dict[str, Any]], list[Problem]]:
     data, problems = _read_yaml(file, name)
+    if problems:  # (not also "must be 'key: value' lines")
+        return (None, {}), problems
     values, found = schema.check_fields(data, schema.COURSE, name, "course.yaml")
-    return (data, values), problems + found
+    return (data, values), found
 
 
 def _read_yaml(file: Path, name: str) -> tuple[Any, list[Problem]]:

@@ -57,6 +57,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
     data.line = node.start_mark.line + 1 + loader.line_offset
     data.key_lines = {}
     yield data
+    _refuse_repeated_keys(loader, node)
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -66,6 +67,21 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Any:
             )
         data[key] = loader.construct_object(value_node, deep=True)
         data.key_lines[key] = key_node.start_mark.line + 1 + loader.line_offset
+
+
+def _refuse_repeated_keys(loader: _Loader, node: yaml.MappingNode) -> None:
+    """A key written twice is an error: YAML would keep the second silently (a second
+    ``lessons:`` list pasted below the first would drop the first's lessons)."""
+    first: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+            continue
+        line = key_node.start_mark.line + 1 + loader.line_offset
+        if key_node.value in first:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{key_node.value}' is written twice (first on line "
+                f"{first[key_node.value]}); keep only one", key_node.start_mark)
+        first[key_node.value] = line
 
 
 def _construct_list(loader: _Loader, node: yaml.SequenceNode) -> Any:
@@ -123,6 +139,8 @@ def parse_yaml(text: str, path: str, line_offset: int = 0) -> tuple[Any, list[Pr
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         if _is_unclosed(exc):
             what = "a quote or bracket that starts on this line is never closed"
+        elif "tab character" in what:
+            what += "; indent with spaces, not tabs"
         return None, [error(path, line, f"this is not valid YAML: {what}")]
     except RecursionError:
         return None, [error(path, 1 + line_offset, "YAML is nested too deeply")]
