@@ -142,6 +142,23 @@ def test_link_to_a_missing_file_is_an_error_at_its_line(make_site, cli):
     assert f"{LESSON}:6: error: link to 'gone.md': there is no such file" in result.output
 
 
+@pytest.mark.parametrize("href, meant", [
+    ("Second.md", "second.md"),  # letter case: it works on Windows, not on the host
+    ("secnd.md#more", "second.md#more"),
+    ("../basics/welcom.md", "welcome.md"),
+    ("../basic/second.md", None),  # (a folder away: no guess)
+    ("nothing-like-this.md", None),
+])
+def test_a_broken_link_suggests_the_file_meant(make_site, cli, href, meant):
+    src = make_site({LESSON: welcome(f"See [it]({href}).\n")})
+    [line] = [l for l in cli("check", "--source", src).output.splitlines()
+              if l.startswith(f"{LESSON}:4: error: link to '{href}'")]
+    if meant is None:
+        assert "did you mean" not in line
+    else:
+        assert f"(did you mean '{meant}'?)" in line
+
+
 def test_link_to_a_missing_heading_in_another_lesson_is_an_error_at_its_line(make_site, cli):
     src = make_site({LESSON: welcome("One.\n\nTwo [x](second.md#nope).\n")})
     result = cli("check", "--source", src)

@@ -3,6 +3,7 @@ task lists and link rewriting, behind one small :class:`MarkdownRenderer`."""
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 import zlib
@@ -94,7 +95,7 @@ class MarkdownRenderer:
                 "simplify it"),), ())
         html, offsite = keep_on_site(html)
         context = self._links.processor.context
-        problems = (*_broken_links(context.broken, text, source, body_line),
+        problems = (*_broken_links(context.broken, text, source, body_line, targets),
                     *_offsite(offsite, text, source, body_line))
         anchors = tuple(dict.fromkeys(_IDS.findall(html)))
         return Rendered(pack(html), anchors, tuple(self._tasks.processor.items),
@@ -104,20 +105,36 @@ class MarkdownRenderer:
 _IDS = re.compile(r'\sid="([^"]+)"')
 
 
-def _broken_links(broken: list[str], text: str, source: str,
-                  body_line: int) -> tuple[Problem, ...]:
+def _broken_links(broken: list[tuple[str, str]], text: str, source: str, body_line: int,
+                  targets: Mapping[str, str]) -> tuple[Problem, ...]:
     """One error per broken link, each at its own line (the same href twice is two)."""
     problems = []
     seen: dict[str, int] = {}
-    for href in broken:
+    for href, path in broken:
         nth = seen[href] = seen.get(href, -1) + 1
         hint = ("there is no such file, or it is not published (a draft, or a lesson not "
                 "listed in its course.yaml)" if href.split("#")[0].endswith(".md")
                 else "there is no such file")
+        close = _closest(path, targets)
+        suggestion = ("" if close is None else " (did you mean '"
+                      + posixpath.relpath(close, posixpath.dirname(source) or ".")
+                      + ("#" + href.split("#", 1)[1] if "#" in href else "") + "'?)")
         problems.append(error(source, line_of(text, href, body_line, nth),
-                              f"link to '{href}': {hint}; links are relative to this file, "
-                              "like ../other-course/lesson.md"))
+                              f"link to '{href}': {hint}{suggestion}; links are relative to "
+                              "this file, like ../other-course/lesson.md"))
     return tuple(problems)
+
+
+def _closest(path: str, targets: Mapping[str, str]) -> str | None:
+    """The linkable file the author most likely meant by ``path``: the same name in
+    other letter case, or a close name in the same folder."""
+    folder, lowered = posixpath.dirname(path), path.lower()
+    near = [t for t in targets if posixpath.dirname(t) == folder or t.lower() == lowered]
+    same_case = [t for t in near if t.lower() == lowered]
+    if same_case:
+        return same_case[0]
+    close = difflib.get_close_matches(path, near, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def _offsite(found: list[Offsite], text: str, source: str,

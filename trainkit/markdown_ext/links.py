@@ -37,8 +37,9 @@ class LinkContext:
     page_url: str = ""
     """The URL of the page it renders into."""
     targets: Mapping[str, str] = field(default_factory=dict)
-    broken: list[str] = field(default_factory=list)
-    """Hrefs, as written, whose file does not exist."""
+    broken: list[tuple[str, str]] = field(default_factory=list)
+    """Links whose file does not exist: the href as written, and the source path it
+    names (relative to the site source)."""
     anchors: list[AnchorRef] = field(default_factory=list)
     lookups: dict[str, str | None] = field(default_factory=dict)
     """Every target looked up and what it was, so a cached rendering can tell whether
@@ -76,7 +77,7 @@ class LinkProcessor(Treeprocessor):
             path += "/"
         target = ctx.lookups[path] = ctx.targets.get(path)
         if target is None:
-            ctx.broken.append(href)
+            ctx.broken.append((href, path))
             return
         new = urls.relative(ctx.page_url, target)
         if parts.fragment and "#" not in target:
