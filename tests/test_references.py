@@ -95,6 +95,28 @@ def test_course_lists_a_lesson_that_does_not_exist(make_site, cli):
             "does not exist") in result.output
 
 
+@pytest.mark.parametrize("listed, expected", [
+    ("secnd", "lesson 'secnd' is listed but courses/basics/secnd.md does not exist "
+              "(did you mean 'second'?)"),
+    ("second.md", "'second.md' is not a lesson name: write 'second' (the file name "
+                  "without .md)"),
+])
+def test_a_mistyped_lesson_in_course_yaml_is_one_error(make_site, cli, listed, expected):
+    """Not also "second.md is not listed", nor an error at every link and prerequisite
+    naming the lesson: the name is read as meant until it is fixed."""
+    src = make_site({
+        COURSE: f"title: Basics\nlessons:\n  - welcome\n  - {listed}\n",
+        "courses/basics/welcome.md": "---\ntitle: Welcome\n---\nRead [next](second.md).\n",
+        "courses/other/course.yaml": "title: Other\nlessons: [after]\n",
+        "courses/other/after.md": "---\ntitle: After\nprerequisites: [basics/second]\n---\nX.\n",
+    })
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if ": error: " in line
+            or ": warning: " in line and "base_url" not in line] == [
+        f"{COURSE}:4: error: {expected}"]
+
+
 def test_lesson_not_listed_in_course_yaml_is_a_warning_and_not_published(make_site, cli, tmp_path):
     src = make_site({"courses/basics/extra.md": "---\ntitle: Extra\n---\nBody.\n"})
     out = tmp_path / "out"

@@ -7,7 +7,9 @@ Nothing is cross-checked here (that is :mod:`trainkit.resolve`); this stage answ
 
 from __future__ import annotations
 
+import difflib
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator, Literal, TypeVar
 
@@ -281,26 +283,45 @@ def _read_course_files(
         if not _check_slug(folder, file, file.stem, problems):
             continue
         lesson = _load_lesson(folder, file, slug, problems)
-        if lesson is None:
-            continue
-        if file.stem not in listed and "lessons" in values:  # (else course.yaml has an error)
-            problems.append(warning(lesson.source, 1, f"this lesson is not listed in "
-                                    f"{yaml_name}, so it is not published; add '{file.stem}' "
-                                    "to its lessons"))
-        lessons.append(lesson)
+        if lesson is not None:
+            lessons.append(lesson)
     links = _load_links(folder, f"courses/{slug}/links", slug, problems)
+    if "lessons" in values:  # (else course.yaml has an error)
+        listed = _match_files(listed, {lesson.slug for lesson in lessons}, course_dir,
+                              yaml_name, problems)
+        for lesson in lessons:
+            if lesson.slug not in listed:
+                problems.append(warning(lesson.source, 1, f"this lesson is not listed in "
+                                        f"{yaml_name}, so it is not published; add "
+                                        f"'{lesson.slug}' to its lessons"))
     if "title" not in values or "lessons" not in values:
         return None, lessons, links
-    found_lessons = {lesson.slug for lesson in lessons}
-    for name, line in listed.items():
-        if name not in found_lessons and not (course_dir / f"{name}.md").exists():
-            problems.append(error(yaml_name, line, f"lesson '{name}' is listed but "
-                                  f"courses/{slug}/{name}.md does not exist"))
     course = Course(slug=slug, source=yaml_name, title=values["title"],
                     lesson_slugs=tuple(listed), summary=values.get("summary", ""),
                     order=values.get("order"), upline=folder.upline,
                     lesson_lines=tuple(listed.values()))
     return course, lessons, links
+
+
+def _match_files(listed: dict[str, int], found: set[str], course_dir: Path, yaml_name: str,
+                 problems: list[Problem]) -> dict[str, int]:
+    """``listed`` with each name whose file does not exist reported, and read as the
+    unlisted lesson it was most likely meant to be (``first-weak`` for ``first-week.md``):
+    one error for a typo, not also a "not listed" warning and a broken reference
+    everywhere the lesson is named."""
+    unlisted = found - set(listed)
+    matched: dict[str, int] = {}
+    for name, line in listed.items():
+        if name not in found and not (course_dir / f"{name}.md").exists():
+            meant = difflib.get_close_matches(name, sorted(unlisted), n=1, cutoff=0.6)
+            problems.append(error(yaml_name, line, f"lesson '{name}' is listed but "
+                                  f"{posixpath.dirname(yaml_name)}/{name}.md does not exist"
+                                  + (f" (did you mean '{meant[0]}'?)" if meant else "")))
+            if meant:
+                name = meant[0]
+                unlisted.discard(name)
+        matched[name] = line
+    return matched
 
 
 def _lesson_list(data: Any, values: dict[str, Any], path: str,
@@ -310,10 +331,17 @@ def _lesson_list(data: Any, values: dict[str, Any], path: str,
     entries = values.get("lessons", [])
     for i, name in enumerate(entries):
         line = data["lessons"].line_of(i) if isinstance(data["lessons"], YamlList) else 1
-        if not isinstance(name, str) or not schema.SLUG.match(name):
+        if isinstance(name, str) and name.endswith(".md") and schema.SLUG.match(name[:-3]):
+            # Reported, then read as meant: its lesson is not also "not listed", nor
+            # every reference to it broken.
+            problems.append(error(path, line, f"'{name}' is not a lesson name: write "
+                                  f"'{name[:-3]}' (the file name without .md)"))
+            name = name[:-3]
+        elif not isinstance(name, str) or not schema.SLUG.match(name):
             problems.append(error(path, line, f"{name!r} is not a lesson name (the lesson's "
                                   "file name without .md)"))
-        elif name in listed:
+            continue
+        if name in listed:
             problems.append(error(path, line, f"lesson '{name}' is listed twice (also on "
                                   f"line {listed[name]})"))
         else:
