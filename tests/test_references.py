@@ -55,6 +55,40 @@ def test_missing_curated_link_is_an_error_at_its_line(make_site, cli):
     assert f"{LESSON}:4: error: there is no curated link 'no-such-link'" in result.output
 
 
+@pytest.mark.parametrize("link_file", ["links/guide.md", "courses/basics/links/guide.md"])
+def test_a_curated_link_with_an_error_is_one_error(make_site, cli, link_file):
+    """Not also "there is no curated link" at each lesson listing it (the file is there)
+    nor a broken link at each Markdown link to it."""
+    src = make_site({
+        link_file: "---\ntitle: Guide\nurl: example.org/guide\n---\nWhy.\n",
+        LESSON: f"---\ntitle: Welcome\nlinks: [guide]\n---\n"
+                f"Read [the guide]({'../../links/guide.md' if link_file[0] == 'l' else 'links/guide.md'}).\n",
+    })
+    result = check(cli, src)
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if ": error: " in line] == [
+        f"{link_file}:3: error: 'url' must be a web address starting with https:// or "
+        "http:// (got 'example.org/guide')"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({LESSON: "---\ntitle: Welcome\nprerequisites: [basics/secnd]\n---\n"},
+     f"{LESSON}:3: error: prerequisite 'basics/secnd': there is no lesson 'basics/secnd' "
+     "(did you mean 'basics/second'?)"),
+    ({LESSON: "---\ntitle: Welcome\nlinks: [the-guide]\n---\n",
+      "links/guide.md": "---\ntitle: Guide\nurl: https://example.org/\n---\n"},
+     f"{LESSON}:3: error: there is no curated link 'the-guide' (did you mean 'guide'?)"),
+    ({"paths/start.yaml": "title: Start\nsteps:\n  - course: basic\n"},
+     "paths/start.yaml:3: error: there is no course 'basic' (did you mean 'basics'?)"),
+    ({"paths/start.yaml": "title: Start\nsteps:\n  - lesson: basics/welcom\n"},
+     "paths/start.yaml:3: error: step: there is no lesson 'basics/welcom' "
+     "(did you mean 'basics/welcome'?)"),
+], ids=["prerequisite", "curated-link", "path-course", "path-lesson"])
+def test_a_misspelt_reference_suggests_the_name_meant(make_site, cli, files, expected):
+    result = check(cli, make_site(files))
+    assert [line for line in result.output.splitlines() if ": error: " in line] == [expected]
+
+
 def test_course_link_is_found_from_its_own_course_only(make_site, cli):
     src = make_site({
         LESSON: "---\ntitle: Welcome\nlinks: [guide]\n---\nBody.\n",

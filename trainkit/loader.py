@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator, Literal, Ty
 
 from . import schema, uptodate
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
-                    SiteConfig, StaticFile, Upline)
+                    SiteConfig, StaticFile, UnreadLink, Upline)
 from .problems import Problem, error, has_errors, warning
 from .write import stamp
 from .sourcefile import (FrontMatterDoc, YamlList, YamlMap, parse_yaml, read_text,
@@ -192,19 +192,24 @@ def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, lis
     lessons: list[Lesson] = []
     links: list[Link] = []
     unread: list[str] = []
+    unread_links: list[UnreadLink] = []
     for course_dir in folder.listdir("courses", problems):
         if not folder.is_dir(course_dir):
             problems.append(warning(folder.name(course_dir), 1, "only course folders belong "
                                     "in courses/; this file is ignored"))
             continue
-        course, course_lessons, course_links = _load_course(folder, course_dir, problems)
+        course, course_lessons, course_links, course_unread = _load_course(folder, course_dir,
+                                                                           problems)
         if course is not None:
             courses.append(course)
         else:  # (an error says why)
             unread.append(course_dir.name)
         lessons += course_lessons
         links += course_links
-    links += _load_links(folder, "links", None, problems)
+        unread_links += course_unread
+    site_links, site_unread = _load_links(folder, "links", None, problems)
+    links += site_links
+    unread_links += site_unread
     paths = [p for f in folder.listdir("paths", problems) if (p := _load_path(folder, f, problems))]
     sections = [s for f in folder.listdir("sections", problems)
                 if (s := _load_section(folder, f, problems))]
@@ -213,7 +218,7 @@ def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, lis
         for f in folder.walk("static", problems)
     )
     return Content(config, tuple(courses), tuple(lessons), tuple(links), tuple(paths),
-                   tuple(sections), static, tuple(unread)), problems
+                   tuple(sections), static, tuple(unread), tuple(unread_links)), problems
 
 
 def _check_slug(folder: Folder, file: Path, name: str, problems: list[Problem]) -> bool:
@@ -226,44 +231,44 @@ def _check_slug(folder: Folder, file: Path, name: str, problems: list[Problem]) 
 
 def _load_course(
     folder: Folder, course_dir: Path, problems: list[Problem]
-) -> tuple[Course | None, list[Lesson], list[Link]]:
+) -> tuple[Course | None, list[Lesson], list[Link], list[UnreadLink]]:
     """A course folder: in serve, what it gave last time when the watcher saw nothing
     in it change (nothing under it is then even looked at)."""
     cache = folder.cache
     if cache is None:
-        course, lessons, links, found = _read_course_folder(folder, course_dir)
+        course, lessons, links, unread, found = _read_course_folder(folder, course_dir)
         problems += found
-        return course, lessons, links
+        return course, lessons, links, unread
     name = folder.name(course_dir)
     entry = cache.courses.last.get(name)
     if (entry is None or entry[0] != folder.upline or cache.watched is None
             or any(p == name or p.startswith(name + "/") for p in cache.watched)):
         entry = (folder.upline, _read_course_folder(folder, course_dir))
     cache.courses.keep(name, entry)
-    course, lessons, links, found = entry[1]
+    course, lessons, links, unread, found = entry[1]
     problems += found
-    return course, lessons, list(links)
+    return course, lessons, list(links), unread
 
 
-def _read_course_folder(folder: Folder, course_dir: Path,
-                        ) -> tuple[Course | None, list[Lesson], list[Link], list[Problem]]:
+def _read_course_folder(folder: Folder, course_dir: Path) -> tuple[
+        Course | None, list[Lesson], list[Link], list[UnreadLink], list[Problem]]:
     problems: list[Problem] = []
-    course, lessons, links = _read_course_files(folder, course_dir, problems)
-    return course, lessons, links, problems
+    course, lessons, (links, unread) = _read_course_files(folder, course_dir, problems)
+    return course, lessons, links, unread, problems
 
 
 def _read_course_files(
     folder: Folder, course_dir: Path, problems: list[Problem]
-) -> tuple[Course | None, list[Lesson], list[Link]]:
+) -> tuple[Course | None, list[Lesson], tuple[list[Link], list[UnreadLink]]]:
     slug = course_dir.name
     if not _check_slug(folder, course_dir, slug, problems):
-        return None, [], []
+        return None, [], ([], [])
     yaml_file = course_dir / "course.yaml"
     yaml_name = folder.name(yaml_file)
     if not yaml_file.is_file():
         problems.append(error(yaml_name, 1, "every course folder needs a course.yaml with "
                               "title and lessons"))
-        return None, [], []
+        return None, [], ([], [])
     data, values = folder.remember(yaml_file, "course", lambda: _read_course(yaml_file, yaml_name),
                                    problems)
     listed = _lesson_list(data, values, yaml_name, problems)
@@ -419,8 +424,9 @@ def _key_and_item_lines(meta: YamlMap) -> dict[str, int]:
 
 
 def _load_links(folder: Folder, sub: str, course: str | None,
-                problems: list[Problem]) -> list[Link]:
-    links = []
+                problems: list[Problem]) -> tuple[list[Link], list[UnreadLink]]:
+    """The curated links in ``sub``, and those whose file has errors."""
+    links, unread = [], []
     for file in folder.listdir(sub, problems):
         if folder.is_dir(file) or file.suffix != ".md":
             problems.append(warning(folder.name(file), 1, "only curated links (.md) belong "
@@ -432,7 +438,9 @@ def _load_links(folder: Folder, sub: str, course: str | None,
                                lambda: _read_link(folder, file, course), problems)
         if link is not None:
             links.append(link)
-    return links
+        else:
+            unread.append(UnreadLink(course, file.stem, folder.name(file)))
+    return links, unread
 
 
 def _read_link(folder: Folder, file: Path, course: str | None,

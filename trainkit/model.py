@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Iterable, Literal, Mapping, TypeVar
+from typing import Any, Iterable, Literal, Mapping, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -237,6 +237,15 @@ class Content:
     unread_courses: tuple[str, ...] = ()
     """Course folders whose course.yaml could not be read (each has its error): their
     lessons are not published, and references to them are not errors again."""
+    unread_links: tuple["UnreadLink", ...] = ()
+    """Curated-link files with errors (each reported at its file): lessons listing them
+    and Markdown links to them are not errors again."""
+
+
+class UnreadLink(NamedTuple):
+    course: str | None
+    slug: str
+    source: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,11 @@ first) and returns one :class:`~trainkit.model.Site`, or the problems that preve
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterable, TypeVar
+from typing import Iterable, Mapping, TypeVar
 
 from . import urls
 from .model import Content, Course, LearningPath, Lesson, Link, Section, Site, SiteConfig
-from .problems import Problem, error, warning
+from .problems import Problem, did_you_mean, error, warning
 
 T = TypeVar("T", Course, Lesson, Link, LearningPath)
 
@@ -48,7 +48,9 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
     unread = _Unread(
         {f"{c.slug}/{s}" for c in courses.values() for s in c.lesson_slugs} - lessons_all.keys(),
         {slug for c in contents for slug in c.unread_courses} - courses.keys())
-    link_slugs = {(l.course, l.slug) for l in links.values()}
+    # (A curated link with errors is listed as if it were there: its error is enough.)
+    link_slugs = {(l.course, l.slug) for l in links.values()} | {
+        (u.course, u.slug) for c in contents for u in c.unread_links}
     for lesson in lessons.values():
         problems += _check_lesson_refs(lesson, lessons, drafts, link_slugs, unread)
     for path in paths.values():
@@ -102,9 +104,12 @@ def _first_wins(groups: list[tuple[T, ...]], key, what: str,  # type: ignore[no-
     return chosen
 
 
-def _draft_hint(key: str, drafts: set[str]) -> str:
-    return (f"lesson '{key}' is a draft (draft: true) and is not published"
-            if key in drafts else f"there is no lesson '{key}'")
+def _draft_hint(key: str, drafts: set[str], lessons: Mapping[str, Lesson],
+                otherwise: str = "") -> str:
+    """Why ``key`` names no lesson, ending with a close name (else ``otherwise``)."""
+    if key in drafts:
+        return f"lesson '{key}' is a draft (draft: true) and is not published"
+    return f"there is no lesson '{key}'{did_you_mean(key, lessons) or otherwise}"
 
 
 def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[str],
@@ -117,14 +122,16 @@ def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[s
         line = lesson.item_line("prerequisites", i)
         if ref not in lessons:
             problems.append(error(lesson.source, line, f"prerequisite '{ref}': "
-                                  f"{_draft_hint(ref, drafts)} (use <course>/<lesson>)"))
+                                  f"{_draft_hint(ref, drafts, lessons, ' (use <course>/<lesson>)')}"))
         elif ref == lesson.key:
             problems.append(error(lesson.source, line, "a lesson cannot be its own prerequisite"))
     for i, slug in enumerate(lesson.links):
         line = lesson.item_line("links", i)
         if (lesson.course, slug) not in link_slugs and (None, slug) not in link_slugs:
-            problems.append(error(lesson.source, line, f"there is no curated link '{slug}' "
-                                  f"(add links/{slug}.md or courses/{lesson.course}/links/{slug}.md)"))
+            near = (s for c, s in link_slugs if c in (None, lesson.course))
+            problems.append(error(lesson.source, line, f"there is no curated link '{slug}'" + (
+                did_you_mean(slug, near) or f" (add links/{slug}.md or "
+                                            f"courses/{lesson.course}/links/{slug}.md)")))
     return problems
 
 
@@ -135,10 +142,11 @@ def _check_path(path: LearningPath, courses: dict[str, Course], lessons: dict[st
         if (step.kind == "course" and step.target not in courses
                 and step.target not in unread.courses):
             problems.append(error(path.source, step.line, f"there is no course "
-                                  f"'{step.target}' (a folder courses/{step.target}/)"))
+                                  f"'{step.target}'" + (did_you_mean(step.target, courses) or
+                                  f" (a folder courses/{step.target}/)")))
         elif step.kind == "lesson" and step.target not in lessons and step.target not in unread:
             problems.append(error(path.source, step.line,
-                                  f"step: {_draft_hint(step.target, drafts)}"))
+                                  f"step: {_draft_hint(step.target, drafts, lessons)}"))
     return problems
 
 
@@ -152,7 +160,8 @@ def _attach_sections(groups: list[tuple[Section, ...]], lessons: dict[str, Lesso
                 continue
             if section.target not in lessons:
                 problems.append(error(section.source, section.line, f"this section is for "
-                                      f"'{section.target}', but there is no such lesson"))
+                                      f"'{section.target}', but there is no such lesson"
+                                      f"{did_you_mean(section.target, lessons)}"))
                 continue
             by_lesson.setdefault(section.target, []).append(section)
     return {k: tuple(v) for k, v in by_lesson.items()}
@@ -189,6 +198,8 @@ def _targets(contents: list[Content], lessons: dict[str, Lesson], courses: dict[
             winner = links.get(f"{link.course}/{link.slug}")
             if winner is not None:
                 targets[link.source] = f"{urls.LIBRARY}#{winner.anchor}"
+        for unread_link in content.unread_links:  # (its own error says what to fix)
+            targets.setdefault(unread_link.source, urls.LIBRARY)
         for path in content.paths:
             if path.slug in paths:
                 targets[path.source] = urls.path_url(path.slug)
