@@ -576,3 +576,40 @@ def test_a_build_leaves_the_callers_garbage_collector_as_it_found_it(make_site, 
         assert gc.get_threshold() == (1234, 11, 12) and gc.get_freeze_count() == 0
     finally:
         gc.set_threshold(700, 10, 10)
+
+
+def test_ctrl_c_stops_a_build_quietly_and_leaves_the_site_untouched(make_site, tmp_path):
+    """Ctrl-C reaches every process of the build (the terminal signals its whole process
+    group): exit 130, one line, no traceback from any of them, nothing written. Sent as
+    just after the fork server Markdown workers come from starts, while it imports."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lessons = [f"l{i}" for i in range(120)]  # enough for worker processes
+    source = make_site({
+        "courses/big/course.yaml": f"title: Big\nlessons: [{', '.join(lessons)}]\n",
+        **{f"courses/big/{slug}.md": f"---\ntitle: Lesson {slug}\n---\n## Part\n\nText.\n"
+           for slug in lessons}})
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trainkit", "build", "--source", str(source), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        if children.exists() and any(
+                b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                for pid in children.read_text().split() if Path(f"/proc/{pid}").exists()):
+            break
+        time.sleep(0.005)
+    else:
+        pytest.skip("the build finished before a worker process was seen")
+    time.sleep(0.05)  # (into its imports: each of them printed a traceback there)
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=60)[0].decode()
+    assert process.returncode == 130, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert output.strip().endswith(f"Stopped: nothing was written, {out} is unchanged."), output
+    assert not out.exists()

@@ -1,7 +1,7 @@
 """The ``trainkit`` command line.
 
 Exit codes: 0 success, 1 the content has errors, 2 usage errors (bad flags, no
-trainkit.yaml). Content problems print as ``PATH:LINE: error: MESSAGE``; no traceback
+trainkit.yaml), 130 stopped with Ctrl-C. Content problems print as ``PATH:LINE: error: MESSAGE``; no traceback
 ever reaches an author.
 """
 
@@ -71,7 +71,20 @@ def fail_usage(message: str) -> NoReturn:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+INTERRUPTED = 130
+"""The exit code of a command stopped with Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # (click would print "Aborted!" and exit 1: an error)
+            click.echo("\nStopped.", err=True)
+            sys.exit(INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trainkit")
 def main() -> None:
     """trainkit: publish training for your team from Markdown."""
@@ -123,6 +136,10 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
         report(exc.problems, strict)
         click.echo(f"Nothing was written: {out} is unchanged.", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo(f"\nStopped: nothing was written, {out} is unchanged.", err=True)
+        sys.exit(INTERRUPTED)
     bar.close()
     report(result.problems, strict)
     _built(result.counts, out, result.seconds, result.unchanged)

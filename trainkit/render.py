@@ -9,6 +9,7 @@ Nothing here touches the output folder; :mod:`trainkit.write` does.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -187,6 +188,7 @@ def _render_all(jobs: list[BodyJob], targets: Mapping[str, str], workers: int) -
         renderer = MarkdownRenderer()
         return [_render_one(renderer, job, targets) for job in jobs]
     chunk = max(1, len(jobs) // (workers * 8))
+    start_workers_early()  # (unless the build knew early that the site is large)
     with ProcessPoolExecutor(workers, mp_context=_workers(), initializer=_start_worker,
                              initargs=(targets,)) as pool:
         return list(pool.map(_work, jobs, chunksize=chunk))
@@ -194,11 +196,25 @@ def _render_all(jobs: list[BodyJob], targets: Mapping[str, str], workers: int) -
 
 def start_workers_early() -> None:
     """Start now the process Markdown workers are made from, while the site is still
-    being read (see :func:`_workers`)."""
+    being read (see :func:`_workers`).
+
+    It and the workers it makes write nothing an author needs to see (a worker's error
+    comes back to this process with its job), so their stderr is /dev/null: Ctrl-C in a
+    terminal reaches every process of the build, and each printed its own traceback
+    (from its imports, or from a worker starting as the build stopped). This process
+    reports the interruption, once."""
     context = _workers()
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
-        forkserver.ensure_running()
+
+        quiet, stderr = os.open(os.devnull, os.O_WRONLY), os.dup(2)
+        try:
+            os.dup2(quiet, 2)  # (inherited when the fork server is started)
+            forkserver.ensure_running()
+        finally:
+            os.dup2(stderr, 2)
+            os.close(stderr)
+            os.close(quiet)
 
 
 def stop_workers() -> None:
