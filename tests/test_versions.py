@@ -132,11 +132,24 @@ def test_release_next_sets_the_label_keeping_comments(make_site, cli):
 
 
 def test_release_without_next_then_build_asks_for_a_new_label(make_site, cli):
-    src = make_site()
+    """... and what it asks for then works: `release --next` only sets the label, since
+    the version is released already (it refused, so the advice went round in a circle)."""
+    src = make_site({"trainkit.yaml": CONFIG})
     cli("release", "--source", src)
     result = cli("build", "--source", src)
     assert result.exit_code == 1
-    assert "version '1.0' is already released in versions/1.0/" in result.output
+    assert ("version '1.0' is already released in versions/1.0/; start the next version "
+            "with `trainkit release --next LABEL`") in result.output
+    snapshot = sorted((p.relative_to(src), p.read_bytes()) for p in (src / "versions").rglob("*")
+                      if p.is_file())
+    (src / "courses/basics/second.md").write_text("---\ntitle: Second, edited\n---\nNew.\n")
+    result = cli("release", "--source", src, "--next", "1.1")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Version 1.0 was released before (versions/1.0/).")
+    assert (src / "trainkit.yaml").read_text() == CONFIG.replace('"1.0"', '"1.1"')
+    assert snapshot == sorted((p.relative_to(src), p.read_bytes())
+                              for p in (src / "versions").rglob("*") if p.is_file())
+    assert cli("build", "--source", src).exit_code == 0
 
 
 # --- building every version --------------------------------------------------------------

@@ -267,14 +267,18 @@ def release(source: Path, next_label: str | None) -> None:
         click.echo("Fix these first: nothing was released.", err=True)
         sys.exit(1)
     report(result.problems)
-    click.echo(f"Released version {result.label} ({result.released.isoformat()}) "
-               f"→ {result.folder.relative_to(source)}/")
+    if result.released is None:
+        click.echo(f"Version {result.label} was released before "
+                   f"({result.folder.relative_to(source)}/).")
+    else:
+        click.echo(f"Released version {result.label} ({result.released.isoformat()}) "
+                   f"→ {result.folder.relative_to(source)}/")
     if result.next_label:
         click.echo(f"trainkit.yaml now says version: \"{result.next_label}\"; "
                    "`trainkit build` publishes both.")
     else:
-        click.echo("Before the next build, set the next label: edit version: in trainkit.yaml "
-                   "(or run `trainkit release --next LABEL` next time).")
+        click.echo("Before the next build, start the next version: `trainkit release --next "
+                   "LABEL` (it only sets the new label now), or edit version: in trainkit.yaml.")
 
 
 @main.group()

@@ -62,7 +62,8 @@ def valid_label(label: str) -> bool:
 class ReleaseResult:
     label: str
     folder: Path
-    released: dt.date
+    released: dt.date | None
+    """None: ``label`` had been released before, and only ``next_label`` was set."""
     next_label: str | None
     problems: list[Problem]
     """Warnings in the released content."""
@@ -71,8 +72,10 @@ class ReleaseResult:
 def release(source: Path, next_label: str | None = None,
             today: dt.date | None = None) -> ReleaseResult:
     """Freeze the current content into ``versions/<version>/``; then, with ``next_label``,
-    set ``version:`` in trainkit.yaml. Raises UsageError (a snapshot exists, a bad label)
-    or ContentError (the content has errors) before writing anything."""
+    set ``version:`` in trainkit.yaml. When the current version was released before,
+    ``next_label`` is only set: what the last release (without ``--next``) asked for, and
+    the build's error says. Raises UsageError (a snapshot exists and no next label, a bad
+    label) or ContentError (the content has errors) before writing anything."""
     from .build import check, find_source
     from .cache import BodyCache
 
@@ -85,20 +88,24 @@ def release(source: Path, next_label: str | None = None,
         raise UsageError(f"{CONFIG_FILE}: version '{label}' cannot name a folder; use letters, "
                          "digits, dots, hyphens and underscores, like version: \"2026.11\"")
     target = source / VERSIONS_DIR / label
-    if target.exists():
+    if target.exists() and next_label is None:
         raise UsageError(f"{VERSIONS_DIR}/{label}/ already exists: version {label} was released "
-                         "before and a snapshot is never overwritten. Set a new label with "
-                         "`trainkit release --next LABEL` or edit version: in trainkit.yaml")
+                         "before and a snapshot is never overwritten. To start the next "
+                         "version, run `trainkit release --next LABEL` (it only sets the new "
+                         "label) or edit version: in trainkit.yaml")
     if next_label is not None and (not valid_label(next_label) or next_label == label
                                    or (source / VERSIONS_DIR / next_label).exists()):
         raise UsageError(f"--next {next_label!r}: give a new label (letters, digits, dots, "
                          f"hyphens) that is not {label!r} and not already under {VERSIONS_DIR}/")
+    config_text = (source / CONFIG_FILE).read_text(encoding="utf-8")
+    if target.exists():
+        set_version(source, config_text, next_label)  # type: ignore[arg-type]
+        return ReleaseResult(label, target, None, next_label, [])
     # Only errors matter here: no search index (and nothing written to the cache).
     site, _, problems, _ = check(source, cache=BodyCache.open(source), search=False)
     if site is None or has_errors(problems):
         raise ContentError(problems)
     released = today or dt.date.today()
-    config_text = (source / CONFIG_FILE).read_text(encoding="utf-8")
     _copy_snapshot(source, target, with_released(config_text, released))
     if next_label is not None:
         set_version(source, config_text, next_label)
@@ -353,9 +360,9 @@ def build_snapshots(found: Plan, current: Site, theme: "Theme",
     for snapshot in found.snapshots:
         if snapshot.info.label == current.config.version:
             out.problems.append(error(CONFIG_FILE, 1, f"version '{current.config.version}' is "
-                                      f"already released in {snapshot.folder}/; set the next "
-                                      "label, e.g. `trainkit release --next LABEL`, or edit "
-                                      f"version: in {CONFIG_FILE}"))
+                                      f"already released in {snapshot.folder}/; start the next "
+                                      "version with `trainkit release --next LABEL` (it only "
+                                      f"sets the new label), or edit version: in {CONFIG_FILE}"))
             return out
         key = _render_key(snapshot, current, fingerprint)
         entry = snapshot.cached
