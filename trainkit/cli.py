@@ -1,8 +1,8 @@
 """The ``trainkit`` command line.
 
 Exit codes: 0 success, 1 the content has errors, 2 usage errors (bad flags, no
-trainkit.yaml), 130 stopped with Ctrl-C. Content problems print as ``PATH:LINE: error: MESSAGE``; no traceback
-ever reaches an author.
+trainkit.yaml), 130 stopped with Ctrl-C. Content problems print as
+``PATH:LINE: error: MESSAGE``; no traceback ever reaches an author.
 """
 
 from __future__ import annotations

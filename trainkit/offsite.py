@@ -30,6 +30,7 @@ _LOADERS = re.compile(r"<(?:img|iframe|video|audio|picture|object|embed|script|s
 _CONTAINERS = {"iframe", "video", "audio", "picture", "object", "script", "style"}
 """Elements whose content goes with them (a video's sources, a picture's image)."""
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+_ATTRIBUTE_ALT = re.compile(r"""\balt\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _LOADED_FROM = ("src", "srcset", "poster", "data")
 _KINDS = {"img": "Image", "picture": "Image", "input": "Image", "video": "Video",
           "audio": "Audio", "iframe": "Embedded page", "object": "Embedded content",
@@ -148,5 +149,3 @@ def _as_link(url: str, kind: str, attributes: dict[str, str], inner: str, in_lin
     return (f'<a class="offsite" href="{htmllib.escape(url)}" '
             f'rel="noopener noreferrer">{text}</a>')
 
-
-_ATTRIBUTE_ALT = re.compile(r"""\balt\s*=\s*["']([^"']*)["']""", re.IGNORECASE)

@@ -188,7 +188,7 @@ def _render_all(jobs: list[BodyJob], targets: Mapping[str, str], workers: int) -
         renderer = MarkdownRenderer()
         return [_render_one(renderer, job, targets) for job in jobs]
     chunk = max(1, len(jobs) // (workers * 8))
-    start_workers_early()  # (unless the build knew early that the site is large)
+    start_workers_early()  # (a no-op when the build started them early)
     with ProcessPoolExecutor(workers, mp_context=_workers(), initializer=_start_worker,
                              initargs=(targets,)) as pool:
         return list(pool.map(_work, jobs, chunksize=chunk))

@@ -96,7 +96,7 @@ class MarkdownRenderer:
         html, offsite = keep_on_site(html)
         context = self._links.processor.context
         problems = (*_broken_links(context.broken, text, source, body_line, targets),
-                    *_offsite(offsite, text, source, body_line))
+                    *_offsite_warnings(offsite, text, source, body_line))
         anchors = tuple(dict.fromkeys(_IDS.findall(html)))
         return Rendered(pack(html), anchors, tuple(self._tasks.processor.items),
                         tuple(context.anchors), problems, tuple(sorted(context.lookups.items())))
@@ -137,8 +137,8 @@ def _closest(path: str, targets: Mapping[str, str]) -> str | None:
     return close[0] if close else None
 
 
-def _offsite(found: list[Offsite], text: str, source: str,
-             body_line: int) -> tuple[Problem, ...]:
+def _offsite_warnings(found: list[Offsite], text: str, source: str,
+                      body_line: int) -> tuple[Problem, ...]:
     problems = []
     seen: dict[str, int] = {}
     for item in found:
