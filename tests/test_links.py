@@ -82,8 +82,20 @@ def test_link_to_a_static_file(make_site, cli, tmp_path):
     build(cli, src, tmp_path / "out")
     html = page(tmp_path / "out", "courses/basics/welcome/")
     assert hrefs(html, "the plan") == ["../../../docs/plan.pdf"]
-    assert 'src="../../../img/team.png"' in html
+    # Loaded when the reader scrolls to it (on a phone, often never).
+    assert '<img alt="our team" loading="lazy" src="../../../img/team.png">' in html
     assert (tmp_path / "out/docs/plan.pdf").read_bytes() == b"%PDF-1.4"
+
+
+def test_a_large_image_is_a_warning_at_its_file(make_site, cli, tmp_path):
+    src = make_site({"static/img/team.jpg": b"\xff" * 3_200_000,
+                     "static/img/logo.png": b"\x89PNG",
+                     "static/docs/handbook.pdf": b"%" * 3_200_000})  # (a download: fine)
+    result = build(cli, src, tmp_path / "out")
+    assert [line for line in result.output.splitlines() if line.startswith("static/")] == [
+        "static/img/team.jpg:1: warning: this image is 3.2 MB: a page showing it makes every "
+        "reader download that much, mostly on a phone; save it smaller (1,600 pixels wide is "
+        "plenty for a page, and a photo that size is a few hundred KB)"]
 
 
 def test_link_to_a_curated_link_leads_to_its_note_in_the_library(make_site, cli, tmp_path):

@@ -217,8 +217,28 @@ def load_folder(folder: Folder, config: SiteConfig | None) -> tuple[Content, lis
         StaticFile(folder.name(f), f.relative_to(folder.root / "static").as_posix())
         for f in folder.walk("static", problems)
     )
+    problems += _large_images(folder, static)
     return Content(config, tuple(courses), tuple(lessons), tuple(links), tuple(paths),
                    tuple(sections), static, tuple(unread), tuple(unread_links)), problems
+
+
+LARGE_IMAGE = 1024 * 1024
+"""An image larger than this (bytes) is worth a warning: pages are read on phones."""
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
+
+
+def _large_images(folder: Folder, static: tuple[StaticFile, ...]) -> list[Problem]:
+    problems = []
+    for file in static:
+        if not file.source.lower().endswith(IMAGE_SUFFIXES):
+            continue
+        size = os.stat(folder.source / file.source).st_size
+        if size > LARGE_IMAGE:
+            problems.append(warning(file.source, 1, (
+                f"this image is {size / 1_000_000:.1f} MB: a page showing it makes every "
+                "reader download that much, mostly on a phone; save it smaller (1,600 pixels "
+                "wide is plenty for a page, and a photo that size is a few hundred KB)")))
+    return problems
 
 
 def _check_slug(folder: Folder, file: Path, name: str, problems: list[Problem]) -> bool:

@@ -20,7 +20,7 @@ TAGS = {
 ATTRIBUTES = {
     "*": {"id", "class", "title"},
     "a": {"href"},
-    "img": {"src", "alt", "width", "height"},
+    "img": {"src", "alt", "width", "height", "loading"},
     "input": {"checked", "data-task", "disabled"},
     "label": {"for"},
     "abbr": {"title"},

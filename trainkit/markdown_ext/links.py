@@ -57,6 +57,7 @@ class LinkProcessor(Treeprocessor):
                 self._rewrite(el, "href")
             elif el.tag == "img" and el.get("src") is not None:
                 self._rewrite(el, "src")
+                el.set("loading", "lazy")  # (a reader on a phone fetches only what they reach)
 
     def _rewrite(self, el: etree.Element, attr: str) -> None:
         href = el.get(attr, "")
