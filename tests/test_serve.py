@@ -232,6 +232,19 @@ def test_broken_front_matter_shows_an_overlay_until_fixed(serve: Callable[..., S
     assert "trainkit-errors" not in server.body("/courses/basics/second/")
 
 
+def test_a_lessons_warnings_show_folded_at_its_foot(serve: Callable[..., Server]) -> None:
+    """An author who pastes an image from another host sees a link in the preview; the
+    warning saying why is on that page, not only in the terminal."""
+    server = serve({WELCOME: "---\ntitle: Welcome\n---\n![Chart](https://example.com/c.png)\n"})
+    page = server.body("/courses/basics/welcome/")
+    assert '<details id="trainkit-warnings"><summary>trainkit: 1 warning about this ' in page
+    assert ("courses/basics/welcome.md:4: warning: image &#x27;https://example.com/c.png&#x27; "
+            "is on another host") in page
+    assert "trainkit-warnings" not in server.body("/courses/basics/second/")
+    (server.source / WELCOME).write_text("---\ntitle: Welcome\n---\nNo image now.\n")
+    wait_until(lambda: "trainkit-warnings" not in server.body("/courses/basics/welcome/"))
+
+
 def test_a_first_build_with_errors_serves_the_errors(serve: Callable[..., Server]) -> None:
     server = serve({WELCOME: "---\ntitle: [Welcome\n---\nBroken.\n"})
     status, _, body = server.get("/")

@@ -96,6 +96,24 @@ def overlay(errors: tuple[str, ...], has_page: bool) -> str:
             "<p>Fix the file and save: this page reloads by itself.</p></details>\n")
 
 
+_NOTICE_STYLE = (
+    "#trainkit-warnings{margin:2rem 1rem 1rem;padding:.6rem .9rem;background:#fff8e6;"
+    "color:#3d2c00;border-left:4px solid #d59b00;font:14px/1.45 system-ui,sans-serif}"
+    "#trainkit-warnings summary{cursor:pointer;font-weight:600}"
+    "#trainkit-warnings pre{white-space:pre-wrap;margin:.5rem 0 0;"
+    "font:13px/1.45 ui-monospace,Menlo,Consolas,monospace}")
+
+
+def notice(warnings: tuple[str, ...]) -> str:
+    """The warnings about this page's files, folded at its foot (only in the preview)."""
+    count = len(warnings)
+    return (f"<style>{_NOTICE_STYLE}</style>\n"
+            f"<details id=\"trainkit-warnings\"><summary>trainkit: {count} "
+            f"warning{'' if count == 1 else 's'} about this page's files (only this "
+            f"preview shows this)</summary>\n"
+            f"<pre>{html.escape(chr(10).join(warnings))}</pre></details>\n")
+
+
 def live_script(generation: int, instance: str) -> str:
     """The script tag, with the state the page was served in (to compare against)."""
     return (f"<script src=\"{INTERNAL}live.js\" data-instance=\"{instance}\" "

@@ -30,6 +30,7 @@ from typing import Callable, Mapping
 from . import urls
 from .build import check
 from .cache import BodyCache
+from .model import Site
 from .problems import Problem, UsageError, error, has_errors, warning
 from .render import Page
 from .search import BUNDLE, search_index
@@ -58,8 +59,29 @@ class Snapshot:
     errors: tuple[str, ...] = ()
     """``PATH:LINE: error: MESSAGE`` lines of the latest rebuild, shown over every page."""
     generation: int = 0
-    """Goes up whenever a page or the errors change; open pages reload when it does."""
+    """Goes up whenever a page, the errors or the warnings change; open pages reload
+    when it does."""
     title: str = "trainkit"
+    warnings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``PATH:LINE: warning: MESSAGE`` lines about the files a page shows, by its output
+    path: shown folded at the foot of that page (a lesson's image from another host
+    shows as a link; the author sees why where they look)."""
+
+
+def page_warnings(site: Site, problems: list[Problem]) -> dict[str, tuple[str, ...]]:
+    """The warnings about each lesson's files (its own, and the upline sections in it),
+    by the lesson page's output path."""
+    by_file: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.severity == "warning":
+            by_file.setdefault(problem.path, []).append(problem.format())
+    found = {}
+    for key, lesson in site.lessons.items():
+        files = [lesson.source, *(s.source for s in site.sections.get(key, ()))]
+        lines = tuple(line for file in files for line in by_file.get(file, ()))
+        if lines:
+            found[urls.output_file(urls.lesson_url(key))] = lines
+    return found
 
 
 def make_file(content: bytes, stamp: tuple[int, int] | None = None) -> File:
@@ -196,6 +218,7 @@ class Preview:
         files: dict[str, File] | None = None
         indexing: tuple[list[Page], str] | None = None
         title = old.title
+        site: Site | None = None
         try:
             site, pages, problems, theme = check(self.source, include_drafts=True,
                                                  cache=self._body_cache(watched),
@@ -226,7 +249,9 @@ class Preview:
             files, changed = dict(old.files), []
         self.problems = problems = problems + self.index_problems
         errors = tuple(p.format() for p in problems if p.severity == "error")
-        self._swap(Snapshot(files, errors, old.generation, title), bool(changed))
+        self._swap(Snapshot(files, errors, old.generation, title,
+                            page_warnings(site, problems) if site is not None else {}),
+                   bool(changed))
         if indexing is not None:
             self._index(*indexing)
         count = sum(1 for p in changed if p.endswith(".html"))
@@ -236,9 +261,10 @@ class Preview:
     def _swap(self, new: Snapshot, changed: bool) -> None:
         with self._cond:
             old = self.snapshot
-            generation = old.generation + (1 if changed or new.errors != old.errors else 0)
+            generation = old.generation + (1 if changed or new.errors != old.errors
+                                           or new.warnings != old.warnings else 0)
             files = {**new.files, **_index_files(old.files)}  # (it may have swapped since)
-            self.snapshot = Snapshot(files, new.errors, generation, new.title)
+            self.snapshot = Snapshot(files, new.errors, generation, new.title, new.warnings)
             self._cond.notify_all()
 
     def _index(self, pages: list[Page], language: str) -> None:
@@ -258,7 +284,7 @@ class Preview:
             files = {path: f for path, f in old.files.items() if not path.startswith(BUNDLE)}
             files.update((page.path, _reuse(old.files.get(page.path), page.content))
                          for page in index)
-            self.snapshot = Snapshot(files, old.errors, old.generation, old.title)
+            self.snapshot = Snapshot(files, old.errors, old.generation, old.title, old.warnings)
             self.index_problems = problems
 
     def wait_for_change(self, generation: int, timeout: float) -> Snapshot:

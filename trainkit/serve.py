@@ -31,7 +31,8 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from .build import find_source
-from .live import INTERNAL, LIVE_JS, WORKER_JS, error_page, inject, live_script, overlay
+from .live import (INTERNAL, LIVE_JS, WORKER_JS, error_page, inject, live_script, notice,
+                   overlay)
 from .preview import Preview, RebuildResult, Snapshot, make_file
 from .problems import Problem, UsageError
 from .watch import ChangeQueue, Watcher
@@ -145,7 +146,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         ctype = content_type(name)
         if ctype.startswith("text/html"):
-            snippet = overlay(snapshot.errors, bool(snapshot.files)) if snapshot.errors else ""
+            snippet = (overlay(snapshot.errors, bool(snapshot.files)) if snapshot.errors
+                       else notice(snapshot.warnings[name]) if name in snapshot.warnings
+                       else "")
             if self.server.reload:
                 snippet += live_script(snapshot.generation, preview.instance)
             self._send(status, inject(file.content, snippet), ctype, {"Cache-Control": "no-store"})
