@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Iterable, Literal, Mapping, NamedTuple, TypeVar
+from typing import Any, Generic, Iterable, Iterator, Literal, Mapping, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -103,6 +103,27 @@ class Link:
     def anchor(self) -> str:
         """The element id of this link on the library page."""
         return f"link-{self.course}-{self.slug}" if self.course else f"link-{self.slug}"
+
+
+class Reading(Generic[T]):
+    """Curated links (or anything kept by a link's course and slug) found the way a
+    lesson's ``links:`` names them: its own course's link of that slug, else the
+    site-wide one. The one place that rule is written."""
+
+    def __init__(self, links: Iterable[tuple[str | None, str, T]]) -> None:
+        self._by = {(course, slug): value for course, slug, value in links}
+
+    @classmethod
+    def of(cls, links: Iterable[Link]) -> "Reading[Link]":
+        return Reading((link.course, link.slug, link) for link in links)
+
+    def find(self, course: str, slug: str) -> T | None:
+        found = self._by.get((course, slug))
+        return found if found is not None else self._by.get((None, slug))
+
+    def slugs_for(self, course: str) -> Iterator[str]:
+        """Every slug a lesson of ``course`` can name."""
+        return (slug for c, slug in self._by if c is None or c == course)
 
 
 @quick_pickle

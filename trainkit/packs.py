@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .loader import CONFIG_FILE, Folder
-from .model import Site, SiteConfig, Upline
+from .model import Reading, Site, SiteConfig, Upline
 from .problems import Problem, UsageError, error
 from .sourcefile import YamlList, YamlMap, parse_yaml
 
@@ -201,7 +201,7 @@ def left_out(site: Site, bodies: "Bodies", packed: set[str]) -> list[Problem]:
                 line = _href_line(text, source, path, first_line)
                 problems.append(refused(source, line, "this links to", path))
 
-    by_slug = {(link.course, link.slug): link for link in site.links}
+    reading = Reading.of(site.links)
     for lesson in site.lessons.values():
         if lesson.source not in packed:
             continue
@@ -212,7 +212,7 @@ def left_out(site: Site, bodies: "Bodies", packed: set[str]) -> list[Problem]:
                 problems.append(refused(lesson.source, lesson.item_line("prerequisites", i),
                                         "its prerequisite is", needed.source))
         for i, slug in enumerate(lesson.links):
-            found = by_slug.get((lesson.course, slug)) or by_slug.get((None, slug))
+            found = reading.find(lesson.course, slug)
             if found is not None and outside(found.source):
                 problems.append(refused(lesson.source, lesson.item_line("links", i),
                                         "its reading is", found.source))

@@ -19,7 +19,8 @@ from markupsafe import Markup
 
 from . import __version__, urls
 from .cache import Carried
-from .model import Course, LearningPath, Lesson, Link, Section, Site, Upline, lesson_digest
+from .model import (Course, LearningPath, Lesson, Link, Reading, Section, Site, Upline,
+                    lesson_digest)
 
 if TYPE_CHECKING:
     from .render import Bodies
@@ -61,7 +62,7 @@ def plan(site: Site, bodies: "Bodies", serve: bool = False,
     for link in site.links:
         if link.course is not None:
             course_links[link.course].append(link)
-    by_slug = {(link.course, link.slug): link for link in site.links}
+    reading_of = Reading.of(site.links)
     every = memo.same("every", (site.courses, site.paths, tuple(item.values())))
     yield Planned(urls.HOME, (base, every), lambda: home(site, facts, serve))
     for course in site.courses:
@@ -75,8 +76,7 @@ def plan(site: Site, bodies: "Bodies", serve: bool = False,
             nxt = lessons[i + 1] if i + 1 < len(lessons) else None
             sections = site.sections.get(lesson.key, ())
             reading = tuple(found for s in lesson.links
-                            if (found := by_slug.get((lesson.course, s)) or
-                                by_slug.get((None, s))) is not None)
+                            if (found := reading_of.find(lesson.course, s)) is not None)
             inputs = (base, course.slug, course.title, item[lesson.key],
                       bodies.lessons[lesson.key],
                       tuple((s, bodies.sections[s.source]) for s in sections),

@@ -10,7 +10,8 @@ from dataclasses import replace
 from typing import Iterable, Mapping, TypeVar
 
 from . import urls
-from .model import Content, Course, LearningPath, Lesson, Link, Section, Site, SiteConfig
+from .model import (Content, Course, LearningPath, Lesson, Link, Reading, Section, Site,
+                    SiteConfig)
 from .problems import Problem, did_you_mean, error, warning
 
 T = TypeVar("T", Course, Lesson, Link, LearningPath)
@@ -48,11 +49,11 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
     unread = _Unread(
         {f"{c.slug}/{s}" for c in courses.values() for s in c.lesson_slugs} - lessons_all.keys(),
         {slug for c in contents for slug in c.unread_courses} - courses.keys())
-    # (A curated link with errors is listed as if it were there: its error is enough.)
-    link_slugs = {(l.course, l.slug) for l in links.values()} | {
-        (u.course, u.slug) for c in contents for u in c.unread_links}
+    # (A curated link with errors is found as if it were there: its error is enough.)
+    reading = Reading([*((l.course, l.slug, l.source) for l in links.values()),
+                       *((u.course, u.slug, u.source) for c in contents for u in c.unread_links)])
     for lesson in lessons.values():
-        problems += _check_lesson_refs(lesson, lessons, drafts, link_slugs, unread)
+        problems += _check_lesson_refs(lesson, lessons, drafts, reading, unread)
     for path in paths.values():
         problems += _check_path(path, courses, lessons, drafts, unread)
     sections = _attach_sections([c.sections for c in contents[1:]] + [site.sections],
@@ -113,7 +114,7 @@ def _draft_hint(key: str, drafts: set[str], lessons: Mapping[str, Lesson],
 
 
 def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[str],
-                       link_slugs: set[tuple[str | None, str]], unread: _Unread,
+                       reading: Reading[str], unread: _Unread,
                        ) -> list[Problem]:
     problems = []
     for i, ref in enumerate(lesson.prerequisites):
@@ -127,8 +128,8 @@ def _check_lesson_refs(lesson: Lesson, lessons: dict[str, Lesson], drafts: set[s
             problems.append(error(lesson.source, line, "a lesson cannot be its own prerequisite"))
     for i, slug in enumerate(lesson.links):
         line = lesson.item_line("links", i)
-        if (lesson.course, slug) not in link_slugs and (None, slug) not in link_slugs:
-            near = (s for c, s in link_slugs if c in (None, lesson.course))
+        if reading.find(lesson.course, slug) is None:
+            near = reading.slugs_for(lesson.course)
             problems.append(error(lesson.source, line, f"there is no curated link '{slug}'" + (
                 did_you_mean(slug, near) or f" (add links/{slug}.md or "
                                             f"courses/{lesson.course}/links/{slug}.md)")))
