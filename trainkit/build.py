@@ -25,7 +25,7 @@ from .problems import ContentError, Problem, UsageError, error, has_errors
 from .render import (PARALLEL_THRESHOLD, Page, Progress, render_bodies, render_site,
                      start_workers_early, stop_workers)
 from .resolve import resolve
-from .search import Chosen, digest, index_pages, indexed, search_index
+from .search import Chosen, digest, index_ahead, index_pages, indexed, search_index
 from .theme import Theme, find_theme
 from .uptodate import Counts
 from .versions import Edition, Plan, build_snapshots, plan
@@ -176,6 +176,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     problems = sorted(set(problems + snapshots.problems))
     if site is None or theme is None or has_errors(problems, strict):
         raise ContentError(problems)
+    stop_workers()  # (Markdown for this version is done; older versions start them again)
+    indexing = index_ahead(chosen, output.read, site.config.language, cache, jobs)
     older = build_snapshots(snapshots, site, theme, built.checklist(page_checklists(output.read)),
                             jobs=jobs, cache=cache)
     problems = sorted(set(problems + older.problems))
@@ -200,6 +202,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     del built  # (~15 MB at 10,000 lessons)
     cache.release_bodies()
     stop_workers()  # Markdown is done: the fork server need not wait beside Pagefind
+    if indexing is not None:
+        indexing()  # (the parts it indexed are in the cache now)
     unindexed = index_pages(chosen, output.read,
                             lambda page: output.put(page.path, page.content),
                             language, cache, jobs)

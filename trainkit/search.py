@@ -56,6 +56,9 @@ make, two at a time (see :data:`PAGES_AT_ONCE`)."""
 PAGES_AT_ONCE = 800
 """At most this many pages in the Pagefind processes running side by side (unless one
 part alone is larger): Pagefind holds about 0.3 MB a page until its index is written."""
+AHEAD_PAGES = PAGES_AT_ONCE // 2
+"""At most this many pages are indexed ahead (see :func:`index_ahead`), beside a build
+that still holds the whole site."""
 MARKER = b"data-pagefind-body"
 TIMEOUT = 120.0
 NOT_CONTENT = ("[hidden]", "nav", "form", "button", "script", "template")
@@ -106,10 +109,7 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     """
     if not chosen:
         return []
-    parts = _parts(chosen)
-    version = pagefind_version()
-    keys = [_pages_key(part, language, version) for part in parts]
-    kept = [cache is not None and cache.has_search_index(key) for key in keys]
+    parts, keys, kept = _plan(chosen, language, cache)
     room = _Room(PAGES_AT_ONCE)
 
     def part_files(i: int) -> dict[str, bytes]:
@@ -134,6 +134,48 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
         cache.keep_search_indexes(keys)
     sink(Page(BUNDLE + PARTS, json.dumps({"parts": folders[1:]}).encode()))
     return []
+
+
+def index_ahead(chosen: Chosen, read: Callable[[str], bytes], language: str,
+                cache: BodyCache | None, jobs: int = 1) -> Callable[[], None] | None:
+    """Start Pagefind now, in the background, on the parts of the index the cache lacks,
+    when they are few (after an edit, the edited course's part and the small one of the
+    pages outside courses): it works on the other core while the build finishes the
+    site, and :func:`index_pages` then finds them in the cache. Returns what waits for
+    it to finish, or None (nothing to do, or too much: a clean build's parts wait until
+    the site is let go of, for memory)."""
+    if cache is None or not chosen:
+        return None
+    parts, keys, kept = _plan(chosen, language, cache)
+    todo = [i for i, cached in enumerate(kept) if not cached]
+    if not todo or sum(len(parts[i]) for i in todo) > AHEAD_PAGES:
+        return None
+
+    room = _Room(PAGES_AT_ONCE)
+
+    def index(i: int) -> None:
+        with room.held(len(parts[i])):
+            cache.put_search_index(keys[i], steady(_run_pagefind(parts[i], read, language)))
+
+    def run() -> None:
+        try:
+            with ThreadPoolExecutor(max(1, min(jobs, len(todo)))) as pool:
+                list(pool.map(index, todo))
+        except Exception:  # (index_pages tries again, and reports what goes wrong)
+            pass
+
+    thread = threading.Thread(target=run, name="trainkit-index-ahead", daemon=True)
+    thread.start()
+    return thread.join
+
+
+def _plan(chosen: Chosen, language: str, cache: BodyCache | None,
+          ) -> tuple[list[Chosen], list[str], list[bool]]:
+    """The parts of the index, their keys, and whether the cache has each."""
+    parts = _parts(chosen)
+    version = pagefind_version()
+    keys = [_pages_key(part, language, version) for part in parts]
+    return parts, keys, [cache is not None and cache.has_search_index(key) for key in keys]
 
 
 class _Room:
