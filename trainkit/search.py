@@ -151,8 +151,11 @@ def index_ahead(chosen: Chosen, read: Callable[[str], bytes], language: str,
     if not todo or sum(len(parts[i]) for i in todo) > AHEAD_PAGES:
         return None
 
-    def index(i: int) -> None:  # (no more than AHEAD_PAGES: they fit side by side)
-        cache.put_search_index(keys[i], steady(_run_pagefind(parts[i], read, language)))
+    room = _Room(PAGES_AT_ONCE)
+
+    def index(i: int) -> None:
+        with room.held(len(parts[i])):
+            cache.put_search_index(keys[i], steady(_run_pagefind(parts[i], read, language)))
 
     def run() -> None:
         try:
