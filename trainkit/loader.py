@@ -7,7 +7,6 @@ Nothing is cross-checked here (that is :mod:`trainkit.resolve`); this stage answ
 
 from __future__ import annotations
 
-import difflib
 import os
 import posixpath
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterator, Literal, Ty
 from . import schema, uptodate
 from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Section,
                     SiteConfig, StaticFile, UnreadLink, Upline)
-from .problems import Problem, error, has_errors, warning
+from .problems import Problem, closest, error, has_errors, warning
 from .write import stamp
 from .sourcefile import (FrontMatterDoc, YamlList, YamlMap, parse_yaml, read_text,
                          split_front_matter)
@@ -338,12 +337,12 @@ def _match_files(listed: dict[str, int], found: set[str], course_dir: Path, yaml
     matched: dict[str, int] = {}
     for name, line in listed.items():
         if name not in found and not (course_dir / f"{name}.md").exists():
-            meant = difflib.get_close_matches(name, sorted(unlisted), n=1, cutoff=0.6)
+            meant = closest(name, sorted(unlisted))
             problems.append(error(yaml_name, line, f"lesson '{name}' is listed but "
                                   f"{posixpath.dirname(yaml_name)}/{name}.md does not exist"
-                                  + (f" (did you mean '{meant[0]}'?)" if meant else "")))
-            if meant:
-                name = meant[0]
+                                  + (f" (did you mean '{meant}'?)" if meant else "")))
+            if meant is not None:
+                name = meant
                 unlisted.discard(name)
         matched[name] = line
     return matched

@@ -45,8 +45,14 @@ def has_errors(problems: Iterable[Problem], strict: bool = False) -> bool:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'duration'?)`` when a close choice exists, else ``""``."""
+    close = closest(word, choices)
+    return f" (did you mean '{close}'?)" if close is not None else ""
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``word``, if one is close enough to be what was meant."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return close[0] if close else None
 
 
 class ContentError(Exception):
