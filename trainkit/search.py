@@ -115,10 +115,7 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     def part_files(i: int) -> dict[str, bytes]:
         files = cache.search_index(keys[i]) if kept[i] else None  # type: ignore[union-attr]
         if files is None:
-            with room.held(len(parts[i])):
-                files = steady(_run_pagefind(parts[i], read, language))
-            if cache is not None:
-                cache.put_search_index(keys[i], files)
+            files = _index_part(parts[i], keys[i], read, language, cache, room)
         return files
 
     folders = [""] + [f"part-{n}/" for n in range(1, len(parts))]
@@ -153,20 +150,28 @@ def index_ahead(chosen: Chosen, read: Callable[[str], bytes], language: str,
 
     room = _Room(PAGES_AT_ONCE)
 
-    def index(i: int) -> None:
-        with room.held(len(parts[i])):
-            cache.put_search_index(keys[i], steady(_run_pagefind(parts[i], read, language)))
-
     def run() -> None:
         try:
             with ThreadPoolExecutor(max(1, min(jobs, len(todo)))) as pool:
-                list(pool.map(index, todo))
+                list(pool.map(lambda i: _index_part(parts[i], keys[i], read, language, cache,
+                                                    room), todo))
         except Exception:  # (index_pages tries again, and reports what goes wrong)
             pass
 
     thread = threading.Thread(target=run, name="trainkit-index-ahead", daemon=True)
     thread.start()
     return thread.join
+
+
+def _index_part(pages: Chosen, key: str, read: Callable[[str], bytes], language: str,
+                cache: BodyCache | None, room: "_Room") -> dict[str, bytes]:
+    """One part's index files, made by Pagefind (when there is room) and kept in the
+    cache by ``key``."""
+    with room.held(len(pages)):
+        files = steady(_run_pagefind(pages, read, language))
+    if cache is not None:
+        cache.put_search_index(key, files)
+    return files
 
 
 def _plan(chosen: Chosen, language: str, cache: BodyCache | None,
