@@ -201,7 +201,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     forget_others(source, (cache.file, cache.files_file, cache.index_dir, built.file))
     del built  # (~15 MB at 10,000 lessons)
     cache.release_bodies()
-    stop_workers()  # Markdown is done: the fork server need not wait beside Pagefind
+    stop_workers()  # (older versions may have started them again: none waits beside Pagefind)
     if indexing is not None:
         indexing()  # (the parts it indexed are in the cache now)
     unindexed = index_pages(chosen, output.read,

@@ -99,7 +99,8 @@ def release(source: Path, next_label: str | None = None,
                          f"hyphens) that is not {label!r} and not already under {VERSIONS_DIR}/")
     config_text = (source / CONFIG_FILE).read_text(encoding="utf-8")
     if target.exists():
-        set_version(source, config_text, next_label)  # type: ignore[arg-type]
+        assert next_label is not None  # (refused above without one)
+        set_version(source, config_text, next_label)
         return ReleaseResult(label, target, None, next_label, [])
     # Only errors matter here: no search index (and nothing written to the cache).
     site, _, problems, _ = check(source, cache=BodyCache.open(source), search=False)
