@@ -8,7 +8,7 @@ Here each filter file's values are sorted, and the metadata's list of filters, a
 files are named again by their new content: the metadata file, whose name
 ``pagefind-entry.json`` gives, included.
 
-The files are gzip-compressed CBOR after an 12-byte signature. Only what Pagefind 1.x
+The files are gzip-compressed CBOR after a 12-byte signature. Only what Pagefind 1.x
 writes is read (arrays, strings, integers, maps); anything else leaves the index as
 Pagefind made it, which is never wrong, only not reproducible.
 """

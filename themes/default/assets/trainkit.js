@@ -46,9 +46,10 @@
   var site = document.documentElement.getAttribute("data-site");
   if (!site) return;
   var script = document.currentScript;
-  var root = script ? new URL("../", script.src).href : "";
+  var rootUrl = script ? new URL("../", script.src) : null;
+  var root = rootUrl ? rootUrl.href : "";
   var OLD_KEY = "trainkit:" + site;
-  var KEY = script ? "trainkit:" + new URL("../", script.src).pathname : OLD_KEY;
+  var KEY = rootUrl ? "trainkit:" + rootUrl.pathname : OLD_KEY;
   var $ = function (sel, el) { return (el || document).querySelector(sel); };
   var $$ = function (sel, el) { return Array.from((el || document).querySelectorAll(sel)); };
   var isObj = function (o) { return !!o && typeof o === "object" && !Array.isArray(o); };
