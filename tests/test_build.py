@@ -522,7 +522,7 @@ def test_no_markdown_worker_or_fork_server_waits_beside_pagefind(make_site, tmp_
                                                                   monkeypatch):
     """Markdown is done before the search index is made: the processes that rendered it
     (~50 MB each at 10,000 lessons) are gone by then."""
-    from trainkit import build, search
+    from trainkit import build, render, search
 
     def python_children() -> list[str]:
         found = []
@@ -538,16 +538,16 @@ def test_no_markdown_worker_or_fork_server_waits_beside_pagefind(make_site, tmp_
 
     seen: list[list[str]] = []
     during_markdown: list[list[str]] = []
-    real_pagefind, real_render = search._run_pagefind, build.render_site
+    real_pagefind, real_render = search._run_pagefind, render.render_bodies
     monkeypatch.setattr(search, "_run_pagefind", lambda *a: seen.append(python_children())
                         or real_pagefind(*a))
 
-    def render_site(*a, **k):
+    def render_bodies(*a, **k):
         result = real_render(*a, **k)
         during_markdown.append(python_children())
         return result
 
-    monkeypatch.setattr(build, "render_site", render_site)
+    monkeypatch.setattr(render, "render_bodies", render_bodies)
     lessons = [f"l{n}" for n in range(110)]  # enough for worker processes
     files = {"courses/big/course.yaml": f"title: Big\nlessons: [{', '.join(lessons)}]\n"}
     files.update({f"courses/big/{slug}.md": f"---\ntitle: Lesson {slug}\n---\nText.\n"

@@ -291,6 +291,36 @@ def test_after_an_edit_pagefind_works_while_the_build_saves_its_caches(make_site
     assert _files(out) == _files(clean)
 
 
+def test_pagefind_indexes_a_part_while_the_next_parts_pages_are_made(make_site, tmp_path,
+                                                                     monkeypatch):
+    """A cold build makes its pages one part of the search index after another, and
+    Pagefind starts on each part as soon as its pages are made, on the other core (it
+    waited for the last page, leaving a core idle while the templates ran). The index
+    is the one a build without this makes: parts begun ahead are the same parts."""
+    from trainkit import render, search
+
+    monkeypatch.setattr(search, "PART_PAGES", 3)
+    files = {f"courses/c{n}/course.yaml": f"title: Course {n}\nlessons: [a, b]\n"
+             for n in range(6)}
+    files.update({f"courses/c{n}/{slug}.md": f"---\ntitle: {slug} of {n}\n---\nText {n}.\n"
+                  for n in range(6) for slug in "ab"})
+    source = make_site(files)
+    made_all, begun = [False], []
+    real_discovery, real_pagefind = render.discovery_files, search._run_pagefind
+    monkeypatch.setattr(render, "discovery_files", lambda *a, **k: made_all.__setitem__(
+        0, True) or real_discovery(*a, **k))  # (made once every page is)
+    monkeypatch.setattr(search, "_run_pagefind", lambda pages, *a: begun.append(
+        (made_all[0], [path for path, _ in pages])) or real_pagefind(pages, *a))
+    build(source, tmp_path / "ahead", jobs=2)
+    assert len(begun) >= 4 and [paths for done, paths in begun if not done]
+    assert sorted(p for _, paths in begun for p in paths) == sorted(
+        {p for _, paths in begun for p in paths})  # no page indexed twice
+    monkeypatch.setattr(search.Ahead, "add", lambda self, page: None)  # nothing ahead
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, tmp_path / "after", jobs=2)
+    assert _files(tmp_path / "ahead") == _files(tmp_path / "after")
+
+
 def test_pagefind_processes_run_side_by_side_only_while_their_pages_fit(make_site, tmp_path,
                                                                         monkeypatch):
     """Pagefind holds ~0.3 MB a page until it writes its index: with jobs=2, two parts

@@ -25,7 +25,7 @@ from .problems import ContentError, Problem, UsageError, error, has_errors
 from .render import (PARALLEL_THRESHOLD, Page, Progress, render_bodies, render_site,
                      start_workers_early, stop_workers)
 from .resolve import resolve
-from .search import Chosen, digest, index_ahead, index_pages, indexed, search_index
+from .search import Ahead, Chosen, digest, index_pages, indexed, search_index
 from .theme import Theme, find_theme
 from .uptodate import Counts
 from .versions import Edition, Plan, build_snapshots, plan
@@ -76,13 +76,15 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
           progress: Progress | None = None, jobs: int = 1, cache: BodyCache | None = None,
           edition: Edition | Plan | None = None, search: bool = True,
           sink: Callable[[Page], None] | None = None, built: BuiltPages | None = None,
+          order: Callable[[list[str]], Callable[[str], int]] | None = None,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports.
     With ``edition``, the site is one of the versions built together (see versions.py).
     Without ``search``, the caller builds the search index itself (serve does, in the
     background, so a save is served before Pagefind has read every page again).
     With ``sink``, pages are handed to it as they are made instead of returned; with
-    ``built``, those unchanged since the last build are taken from its output."""
+    ``built``, those unchanged since the last build are taken from its output; with
+    ``order``, they are made in that order (see :func:`render_site`)."""
     site, problems = load(find_source(source), include_drafts, cache)
     if site is None or has_errors(problems, strict):
         if site is not None:  # what the Markdown holds (broken links) too: all in one run
@@ -93,7 +95,8 @@ def check(source: Path, strict: bool = False, include_drafts: bool = False,
     theme = edition.theme if edition is not None and edition.theme else \
         find_theme(source, site.config.theme)
     pages, found = render_site(site, theme, serve=include_drafts, jobs=jobs,
-                               progress=progress, cache=cache, sink=sink, built=built)
+                               progress=progress, cache=cache, sink=sink, built=built,
+                               order=order)
     indexed = search and sink is None and (site.versions is None or site.versions.this.current)
     index, unindexed = (search_index(pages, site.config.language, cache, jobs) if indexed
                         else ([], []))
@@ -125,7 +128,8 @@ def build(source: Path, out: Path, strict: bool = False,
         gc.freeze()
         output = Output(out, spare=source / CACHE_DIR / SPARE)
         try:
-            counts, problems, keys = _write_all(source, output, strict, progress, jobs, cache)
+            counts, problems, keys = _write_all(source, output, strict, progress, jobs, cache,
+                                                config.language if config else "en")
             uptodate.forget(source)
             stats = output.finish()
         except BaseException:
@@ -153,7 +157,8 @@ def _few_collections() -> Iterator[None]:
 
 
 def _write_all(source: Path, output: Output, strict: bool, progress: Progress | None,
-               jobs: int, cache: BodyCache) -> tuple[Counts, list[Problem], dict[str, str]]:
+               jobs: int, cache: BodyCache, language: str,
+               ) -> tuple[Counts, list[Problem], dict[str, str]]:
     """Every file of the site into ``output``, pages as they are made. Returns what the
     next build needs to know it is up to date: the counts, the problems, and each
     snapshot's render key."""
@@ -161,28 +166,38 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     pages = 0
     built = BuiltPages.open(source, output.out, uptodate.code(), spare=output.staging)
     gc.freeze()
+    # Each part of the search index is indexed as soon as its pages are made, on the
+    # other core while the next part's templates are rendered.
+    ahead = Ahead(output.read, language, cache)
 
     def sink(page: Page) -> None:
         nonlocal pages
+        if not chosen and indexed(page):  # the first: this version's Markdown is done
+            stop_workers()  # (older versions start them again if need be): 50 MB less
         pages += page.path.endswith(".html")
+        output.put(page.path, page.content, as_before=page.path in built.taken)
         if indexed(page):  # (the digest of a page rendered or reused is known already)
             chosen.append((page.path, built.digest(page.path) or digest(page.content)))
-        output.put(page.path, page.content, as_before=page.path in built.taken)
+            ahead.add(chosen[-1])
 
-    snapshots = plan(source)
-    site, _, problems, theme = check(source, strict, progress=progress, jobs=jobs,
-                                     cache=cache, edition=snapshots, search=False, sink=sink,
-                                     built=built)
-    problems = sorted(set(problems + snapshots.problems))
-    if site is None or theme is None or has_errors(problems, strict):
-        raise ContentError(problems)
-    stop_workers()  # (Markdown for this version is done; older versions start them again)
-    indexing = index_ahead(chosen, output.read, site.config.language, cache, jobs)
-    older = build_snapshots(snapshots, site, theme, built.checklist(page_checklists(output.read)),
-                            jobs=jobs, cache=cache)
-    problems = sorted(set(problems + older.problems))
-    if has_errors(problems, strict):
-        raise ContentError(problems)
+    try:
+        snapshots = plan(source)
+        site, _, problems, theme = check(source, strict, progress=progress, jobs=jobs,
+                                         cache=cache, edition=snapshots, search=False,
+                                         sink=sink, built=built, order=ahead.order)
+        problems = sorted(set(problems + snapshots.problems))
+        if site is None or theme is None or has_errors(problems, strict):
+            raise ContentError(problems)
+        ahead.made()  # (Pagefind works on the last part while older versions are built)
+        older = build_snapshots(snapshots, site, theme,
+                                built.checklist(page_checklists(output.read)),
+                                jobs=jobs, cache=cache)
+        problems = sorted(set(problems + older.problems))
+        if has_errors(problems, strict):
+            raise ContentError(problems)
+    except BaseException:
+        ahead.taken()  # (no part is begun any more; one Pagefind may finish its part)
+        raise
     if len(older.summaries) > 1:  # with snapshots, the feed lists what each version changed
         output.put(urls.FEED, version_feed(site, change_list(older.summaries)))
     trusted = uptodate.trusted(uptodate.last(source, output.out), older.keys)
@@ -190,8 +205,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     output.put_all((), [*((source / f.source, f.output) for f in site.static),
                         *((file, urls.ASSETS + name) for name, file in theme.assets().items())])
     pages += sum(1 for page in older.pages if page.path.endswith(".html"))
-    counts, language, keys = Counts(pages, len(site.courses), len(site.lessons)), \
-        site.config.language, older.keys
+    counts, keys = Counts(pages, len(site.courses), len(site.lessons)), older.keys
     # Saved now, and let go of with the site, so that neither is held in memory while
     # Pagefind runs (the cache never changes results, whatever happens next).
     del site, older
@@ -202,11 +216,9 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     del built  # (~15 MB at 10,000 lessons)
     cache.release_bodies()
     stop_workers()  # (older versions may have started them again: none waits beside Pagefind)
-    if indexing is not None:
-        indexing()  # (the parts it indexed are in the cache now)
     unindexed = index_pages(chosen, output.read,
                             lambda page: output.put(page.path, page.content),
-                            language, cache, jobs)
+                            language, cache, jobs, ahead)
     problems = sorted(set(problems + unindexed))
     if has_errors(problems, strict):
         raise ContentError(problems)

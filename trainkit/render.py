@@ -56,23 +56,30 @@ Progress = Callable[[int, int], None]
 def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
                 progress: Progress | None = None, cache: BodyCache | None = None,
                 sink: Callable[[Page], None] | None = None,
-                built: BuiltPages | None = None) -> tuple[list[Page], list[Problem]]:
+                built: BuiltPages | None = None,
+                order: Callable[[list[str]], Callable[[str], int]] | None = None,
+                ) -> tuple[list[Page], list[Problem]]:
     """Every page of the site; or, with ``sink``, every page handed to it as soon as it
     is made (and none returned), so that they need not all be held in memory. With
     ``built``, pages made from the same inputs as in the last build are taken from it,
-    without making their context."""
+    without making their context. With ``order``, given the output paths of the pages,
+    they are made in the order of the sort key it returns (the search index's parts one
+    after another: see :class:`trainkit.search.Ahead`)."""
     bodies, problems = render_bodies(site, jobs, cache)
     fingerprint = theme.fingerprint()
     env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
     memo = cache.memo if cache is not None else Carried()
     planned = list(pages.plan(site, bodies, serve=serve, memo=memo))
+    paths = [urls.output_file(page.url) for page in planned]  # (in the site's order)
+    to_make = list(zip(paths, planned))
+    if order is not None:
+        rank = order(paths)
+        to_make.sort(key=lambda pair: rank(pair[0]))
     # A build compares a digest of each page's inputs with the last build's; serve
     # compares the inputs themselves, kept in memory.
     inputs_digest = InputsDigest(f"{__version__}\0{fingerprint}")
     out: list[Page] = []
-    paths = []
-    for done, page in enumerate(planned, 1):
-        path = urls.output_file(page.url)
+    for done, (path, page) in enumerate(to_make, 1):
         inputs = (fingerprint, page.inputs)
         before = cache.planned.last.get(path) if cache is not None else None
         if before is not None and before[0] == inputs:
@@ -90,11 +97,10 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
             content = _render_page(env, page.make(), path, fingerprint, cache)
         if cache is not None and cache.in_process:
             cache.planned.keep(path, (inputs, content))
-        paths.append(path)
         (out.append if sink is None else sink)(Page(path, content))
         if progress is not None and done % 50 == 0:
-            progress(done, len(planned))
-    del planned, bodies, memo
+            progress(done, len(to_make))
+    del planned, to_make, bodies, memo
     found, more = discovery_files(site, paths, serve=serve)
     for path, content in found:
         (out.append if sink is None else sink)(Page(path, content))

@@ -33,7 +33,7 @@ import os
 import subprocess
 import threading
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -56,9 +56,11 @@ make, two at a time (see :data:`PAGES_AT_ONCE`)."""
 PAGES_AT_ONCE = 800
 """At most this many pages in the Pagefind processes running side by side (unless one
 part alone is larger): Pagefind holds about 0.3 MB a page until its index is written."""
-AHEAD_PAGES = PAGES_AT_ONCE // 2
-"""At most this many pages are indexed ahead (see :func:`index_ahead`), beside a build
-that still holds the whole site."""
+AHEAD_PAGES = PART_PAGES
+"""At most this many pages in a part begun ahead (see :class:`Ahead`), beside a build
+that still holds the whole site: Pagefind takes ~12 MB and 0.27 MB a page, and a
+10,000-lesson site's parts hold 105 to 462 pages. Larger parts wait until the site is let
+go of (the peak of a cold 10,000-lesson build was 422 MB with any part begun ahead)."""
 MARKER = b"data-pagefind-body"
 TIMEOUT = 120.0
 NOT_CONTENT = ("[hidden]", "nav", "form", "button", "script", "template")
@@ -98,7 +100,7 @@ Chosen = list[tuple[str, bytes]]
 
 def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Page], None],
                 language: str, cache: BodyCache | None = None, jobs: int = 1,
-                ) -> list[Problem]:
+                ahead: Ahead | None = None) -> list[Problem]:
     """Index the pages chosen (see :func:`indexed`), whose content ``read`` gives by
     path, and hand the index's files to ``sink``. Pages are read, and index files held,
     one part at a time, so neither need all be in memory.
@@ -106,20 +108,29 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     A part whose pages are byte for byte those of the last build is used again:
     Pagefind is the slowest step of a rebuild. (Its filter files are put in a fixed
     order by :mod:`trainkit.steady_index`, so a clean build gives the same bytes too.)
+    With ``ahead``, the parts it began are waited for instead of indexed again.
     """
+    begun = ahead.taken() if ahead is not None else {}
     if not chosen:
         return []
     parts, keys, kept = _plan(chosen, language, cache)
-    room = _Room(PAGES_AT_ONCE)
+    room = ahead.room if ahead is not None else _Room(PAGES_AT_ONCE)
 
     def part_files(i: int) -> dict[str, bytes]:
-        files = cache.search_index(keys[i]) if kept[i] else None  # type: ignore[union-attr]
+        files = None
+        if keys[i] in begun:
+            try:
+                files = begun.pop(keys[i]).result()
+            except Exception:
+                pass  # (indexed again here, and what goes wrong is reported)
+        if files is None and kept[i]:
+            files = cache.search_index(keys[i])  # type: ignore[union-attr]
         if files is None:
             files = _index_part(parts[i], keys[i], read, language, cache, room)
         return files
 
     folders = [""] + [f"part-{n}/" for n in range(1, len(parts))]
-    todo = sum(not k for k in kept)
+    todo = sum(not k and key not in begun for k, key in zip(kept, keys))
     try:
         with ThreadPoolExecutor(max(1, min(jobs, todo))) as pool:
             for folder, files in zip(folders, pool.map(part_files, range(len(parts)))):
@@ -133,34 +144,76 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     return []
 
 
-def index_ahead(chosen: Chosen, read: Callable[[str], bytes], language: str,
-                cache: BodyCache | None, jobs: int = 1) -> Callable[[], None] | None:
-    """Start Pagefind now, in the background, on the parts of the index the cache lacks,
-    when they are few (after an edit, the edited course's part and the small one of the
-    pages outside courses): it works on the other core while the build finishes the
-    site, and :func:`index_pages` then finds them in the cache. Returns what waits for
-    it to finish, or None (nothing to do, or too much: a clean build's parts wait until
-    the site is let go of, for memory)."""
-    if cache is None or not chosen:
-        return None
-    parts, keys, kept = _plan(chosen, language, cache)
-    todo = [i for i, cached in enumerate(kept) if not cached]
-    if not todo or sum(len(parts[i]) for i in todo) > AHEAD_PAGES:
-        return None
+class Ahead:
+    """Parts of the index made while the build is still making pages.
 
-    room = _Room(PAGES_AT_ONCE)
+    The build makes its pages one part after another (:meth:`order` gives the order), so
+    a part is complete as soon as a page of the next one is handed over (:meth:`add`).
+    It is then indexed in the background, one part at a time, while the templates of the
+    next part are rendered: Pagefind works on the other core instead of waiting for the
+    end, where a cold 1,000-lesson build left it idle for a second and more. A part the
+    cache has is not indexed again. :func:`index_pages` takes over at the end: it waits
+    for the parts started here, and indexes those that were not."""
 
-    def run() -> None:
-        try:
-            with ThreadPoolExecutor(max(1, min(jobs, len(todo)))) as pool:
-                list(pool.map(lambda i: _index_part(parts[i], keys[i], read, language, cache,
-                                                    room), todo))
-        except Exception:  # (index_pages tries again, and reports what goes wrong)
-            pass
+    def __init__(self, read: Callable[[str], bytes], language: str,
+                 cache: BodyCache | None) -> None:
+        self._read, self._language, self._cache = read, language, cache
+        self._version = pagefind_version()
+        self._number: dict[str, int] = {}
+        self._pages: Chosen = []
+        self._at: int | None = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="trainkit-index-ahead")
+        self._started: dict[str, Future[dict[str, bytes]]] = {}
+        self.room = _Room(PAGES_AT_ONCE)
+        """Shared with :func:`index_pages`, so that the parts begun here count."""
 
-    thread = threading.Thread(target=run, name="trainkit-index-ahead", daemon=True)
-    thread.start()
-    return thread.join
+    def order(self, paths: list[str]) -> Callable[[str], int]:
+        """For the pages to be made (their output paths): a sort key that puts each
+        part's pages together, in the order they have among themselves."""
+        self._number = _part_numbers(paths)
+        return lambda path: self._number.get(path, 0)
+
+    def add(self, page: tuple[str, bytes]) -> None:
+        """A page for the index (path and digest), once written where ``read`` finds it."""
+        number = self._number.get(page[0], 0)
+        if number != self._at:
+            self._begin()
+            self._at = number
+        self._pages.append(page)
+
+    def _begin(self) -> None:
+        pages, self._pages = self._pages, []
+        if not pages or len(pages) > AHEAD_PAGES:
+            return
+        key = _pages_key(pages, self._language, self._version)
+        if key in self._started or (self._cache is not None
+                                    and self._cache.has_search_index(key)):
+            return
+        self._started[key] = self._pool.submit(_index_part, pages, key, self._read,
+                                               self._language, self._cache, self.room)
+
+    def made(self) -> None:
+        """Every page is made: the last part is complete too."""
+        self._begin()
+
+    def taken(self) -> dict[str, Future[dict[str, bytes]]]:
+        """Stop beginning parts: those begun, by key, for :func:`index_pages` to wait
+        for (a part that was only queued is left to it)."""
+        self._begin()
+        begun = {key: future for key, future in self._started.items()
+                 if not future.cancel()}
+        self._started = {}  # (each holds its part's index files until they are written)
+        self._pool.shutdown(wait=False)
+        return begun
+
+    def wait(self) -> None:
+        """Let every part begun finish (a build that failed does not leave Pagefind
+        running)."""
+        for future in self.taken().values():
+            try:
+                future.result()
+            except Exception:
+                pass
 
 
 def _index_part(pages: Chosen, key: str, read: Callable[[str], bytes], language: str,
@@ -221,20 +274,29 @@ their index files with its own script and WebAssembly."""
 
 
 def _parts(pages: Chosen) -> list[Chosen]:
-    """The pages in parts of about PART_PAGES. The first holds the pages that are not in
-    a course (home, paths, library: few, and they change with every lesson, since they
-    show each lesson's progress); each course (``courses/<slug>/…``) is in one of the
-    others, chosen by a hash of its slug, so that it stays there as courses come and go."""
-    if len(pages) <= PART_PAGES:
-        return [pages]
-    site = [page for page in pages if not page[0].startswith("courses/")]
-    count = -(-(len(pages) - len(site)) // PART_PAGES)
-    parts: list[Chosen] = [[] for _ in range(count)]
+    """The pages in parts (see :func:`_part_numbers`): the first holds the pages outside
+    courses, and is there even when it is empty."""
+    number = _part_numbers([path for path, _ in pages])
+    grouped: list[Chosen] = [[] for _ in range(max(number.values(), default=0) + 1)]
     for page in pages:
-        if page[0].startswith("courses/"):
-            slug = page[0].split("/", 2)[1]
-            parts[zlib.crc32(slug.encode()) % count].append(page)
-    return [site, *(part for part in parts if part)]
+        grouped[number[page[0]]].append(page)
+    return [grouped[0], *(part for part in grouped[1:] if part)]
+
+
+def _part_numbers(paths: list[str]) -> dict[str, int]:
+    """Which part of about PART_PAGES each page is in. Part 0 holds the pages that are
+    not in a course (home, paths, library: few, and they change with every lesson, since
+    they show each lesson's progress); each course (``courses/<slug>/…``) is in one of
+    the others, chosen by a hash of its slug, so that it stays there as courses come and
+    go. (Part numbers with no course are skipped.)"""
+    if len(paths) <= PART_PAGES:
+        return dict.fromkeys(paths, 0)
+    in_courses = [path for path in paths if path.startswith("courses/")]
+    count = -(-len(in_courses) // PART_PAGES)
+    number = dict.fromkeys(paths, 0)
+    for path in in_courses:
+        number[path] = 1 + zlib.crc32(path.split("/", 2)[1].encode()) % count
+    return number
 
 
 INDEX_FORMAT = 2
