@@ -172,11 +172,12 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
 
     def sink(page: Page) -> None:
         nonlocal pages
-        if not chosen and indexed(page):  # the first: this version's Markdown is done
+        for_index = indexed(page)
+        if for_index and not chosen:  # the first: this version's Markdown is done
             stop_workers()  # (older versions start them again if need be): 50 MB less
         pages += page.path.endswith(".html")
         output.put(page.path, page.content, as_before=page.path in built.taken)
-        if indexed(page):  # (the digest of a page rendered or reused is known already)
+        if for_index:  # (the digest of a page rendered or reused is known already)
             chosen.append((page.path, built.digest(page.path) or digest(page.content)))
             ahead.add(chosen[-1])
 

@@ -206,15 +206,6 @@ class Ahead:
         self._pool.shutdown(wait=False)
         return begun
 
-    def wait(self) -> None:
-        """Let every part begun finish (a build that failed does not leave Pagefind
-        running)."""
-        for future in self.taken().values():
-            try:
-                future.result()
-            except Exception:
-                pass
-
 
 def _index_part(pages: Chosen, key: str, read: Callable[[str], bytes], language: str,
                 cache: BodyCache | None, room: "_Room") -> dict[str, bytes]:
