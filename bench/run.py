@@ -44,15 +44,25 @@ def peer_venv() -> Path:
 
 def tree_sample(pid: int, cpu: dict[int, float]) -> int:
     """Resident bytes of a process and all its descendants; records in ``cpu`` the CPU
-    seconds each has used so far (by pid: the last value seen is its total)."""
+    seconds each has used so far (by pid: the last value seen is its total).
+
+    A child whose memory counters are exactly its parent's is counted once: it is a
+    process being started that has not yet replaced itself with its program (Python
+    starts a program with ``vfork``, so for a moment the child shows the very same
+    memory as its parent). Seen as a 170 MB double of trainkit's main process, for a
+    millisecond each time it starts a Pagefind, in one 10 ms sample of a cold
+    10,000-lesson build."""
     total = 0
+    counters: dict[int, str] = {}
     for p in _descendants(pid):
         try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{p}/statm") as f:
+                counters[p] = f.read()
             cpu[p] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+            if p == pid or counters[p] != counters.get(int(fields[1])):
+                total += int(counters[p].split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
             pass
     return total
