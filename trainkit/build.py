@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import uptodate, urls
-from .cache import CACHE_DIR, BodyCache, BuiltPages, forget_others
+from .cache import CACHE_DIR, BodyCache, BuiltPages, forget_others, return_large_blocks
 from .changes import change_list, page_checklists
 from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
@@ -117,6 +117,7 @@ def build(source: Path, out: Path, strict: bool = False,
     if last is not None:
         return BuildResult(last.counts, last.problems, time.perf_counter() - started,
                            unchanged=True)
+    return_large_blocks()
     config, _ = load_config(source)
     roots = uptodate.source_roots(source, tuple(u.path for u in config.uplines) if config else ())
     stamps = uptodate.source_stamps(source, roots, out)
@@ -168,7 +169,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     gc.freeze()
     # Each part of the search index is indexed as soon as its pages are made, on the
     # other core while the next part's templates are rendered.
-    ahead = Ahead(output.read, language, cache)
+    ahead = Ahead(output.read, language, cache, jobs)
 
     def sink(page: Page) -> None:
         nonlocal pages

@@ -30,6 +30,7 @@ import base64
 import hashlib
 import json
 import os
+import queue
 import subprocess
 import threading
 import zlib
@@ -53,9 +54,12 @@ by a hash of their slug: at 10,000 lessons, 100 to 400). Larger parts would load
 little faster in the reader's browser (first search of a 10,000-lesson site: 1.2–1.6 s
 with parts of 500, 1.7–2.2 s with 250, at 50 ms a request) but take more memory to
 make, two at a time (see :data:`PAGES_AT_ONCE`)."""
-PAGES_AT_ONCE = 800
+PAGES_AT_ONCE = 650
 """At most this many pages in the Pagefind processes running side by side (unless one
-part alone is larger): Pagefind holds about 0.3 MB a page until its index is written."""
+part alone is larger): Pagefind holds ~12 MB and about 0.3 MB a page until its index is
+written (a 462-page part took 155 MB). Parts are indexed largest first, each beside the
+largest that fits (see :meth:`_Room.take`), so this costs no time: in their own order,
+two large parts in a row ran one after the other (room for 600 pages: 17% slower)."""
 AHEAD_PAGES = PART_PAGES
 """At most this many pages in a part begun ahead (see :class:`Ahead`), beside a build
 that still holds the whole site: Pagefind takes ~12 MB and 0.27 MB a page, and a
@@ -114,34 +118,76 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     if not chosen:
         return []
     parts, keys, kept = _plan(chosen, language, cache)
-    room = ahead.room if ahead is not None else _Room(PAGES_AT_ONCE)
-
-    def part_files(i: int) -> dict[str, bytes]:
-        files = None
-        if keys[i] in begun:
-            try:
-                files = begun.pop(keys[i]).result()
-            except Exception:
-                pass  # (indexed again here, and what goes wrong is reported)
-        if files is None and kept[i]:
-            files = cache.search_index(keys[i])  # type: ignore[union-attr]
-        if files is None:
-            files = _index_part(parts[i], keys[i], read, language, cache, room)
-        return files
-
+    room = ahead.room if ahead is not None else _Room(PAGES_AT_ONCE, jobs)
     folders = [""] + [f"part-{n}/" for n in range(1, len(parts))]
-    todo = sum(not k and key not in begun for k, key in zip(kept, keys))
+    waiting = {i: len(parts[i]) for i in range(len(parts))
+               if not kept[i] and keys[i] not in begun}
+    done: queue.SimpleQueue[tuple[int, dict[str, bytes] | BaseException | None]] = \
+        queue.SimpleQueue()
+
+    def index_waiting() -> None:
+        """In each thread: the largest part waiting that fits beside those running, until
+        none is left (so that two large parts do not hold the others up one by one)."""
+        try:
+            while (taken := room.take(waiting)) is not None:
+                i, pages = taken
+                try:
+                    done.put((i, _index_part(parts[i], keys[i], read, language, cache)))
+                except BaseException as exc:
+                    room.stop(waiting)
+                    done.put((i, exc))
+                finally:
+                    room.give_back(pages)
+        finally:
+            done.put((-1, None))
+
+    to_index = set(waiting)
+    threads = [threading.Thread(target=index_waiting, daemon=True, name="trainkit-index")
+               for _ in range(min(max(jobs, 1), len(waiting)))]
+    for thread in threads:
+        thread.start()
     try:
-        with ThreadPoolExecutor(max(1, min(jobs, todo))) as pool:
-            for folder, files in zip(folders, pool.map(part_files, range(len(parts)))):
-                for page in _bundle_pages(folder, files):
-                    sink(page)
+        for i in range(len(parts)):  # the parts Pagefind need not make, meanwhile
+            if i in to_index:
+                continue
+            files = None
+            if keys[i] in begun:
+                try:
+                    files = begun.pop(keys[i]).result()
+                except Exception:
+                    pass  # (indexed again here, and what goes wrong is reported)
+            if files is None and kept[i]:
+                files = cache.search_index(keys[i])  # type: ignore[union-attr]
+            if files is None:
+                with room.held(len(parts[i])):
+                    files = _index_part(parts[i], keys[i], read, language, cache)
+            _put_part(folders[i], files, sink)
+        failure, running = None, len(threads)
+        while running:  # each part's files as soon as they are made
+            i, made = done.get()
+            if i < 0:
+                running -= 1
+            elif isinstance(made, BaseException):
+                failure = failure or made
+            elif failure is None and made is not None:
+                _put_part(folders[i], made, sink)
+        if failure is not None:
+            raise failure
     except SearchUnavailable as exc:
         return [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
+    finally:
+        room.stop(waiting)
+        for thread in threads:
+            thread.join()
     if cache is not None:
         cache.keep_search_indexes(keys)
     sink(Page(BUNDLE + PARTS, json.dumps({"parts": folders[1:]}).encode()))
     return []
+
+
+def _put_part(folder: str, files: dict[str, bytes], sink: Callable[[Page], None]) -> None:
+    for page in _bundle_pages(folder, files):
+        sink(page)
 
 
 class Ahead:
@@ -156,7 +202,7 @@ class Ahead:
     for the parts started here, and indexes those that were not."""
 
     def __init__(self, read: Callable[[str], bytes], language: str,
-                 cache: BodyCache | None) -> None:
+                 cache: BodyCache | None, jobs: int) -> None:
         self._read, self._language, self._cache = read, language, cache
         self._version = pagefind_version()
         self._number: dict[str, int] = {}
@@ -164,7 +210,7 @@ class Ahead:
         self._at: int | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="trainkit-index-ahead")
         self._started: dict[str, Future[dict[str, bytes]]] = {}
-        self.room = _Room(PAGES_AT_ONCE)
+        self.room = _Room(PAGES_AT_ONCE, jobs)
         """Shared with :func:`index_pages`, so that the parts begun here count."""
 
     def order(self, paths: list[str]) -> Callable[[str], int]:
@@ -189,8 +235,11 @@ class Ahead:
         if key in self._started or (self._cache is not None
                                     and self._cache.has_search_index(key)):
             return
-        self._started[key] = self._pool.submit(_index_part, pages, key, self._read,
-                                               self._language, self._cache, self.room)
+        self._started[key] = self._pool.submit(self._index, pages, key)
+
+    def _index(self, pages: Chosen, key: str) -> dict[str, bytes]:
+        with self.room.held(len(pages)):
+            return _index_part(pages, key, self._read, self._language, self._cache)
 
     def made(self) -> None:
         """Every page is made: the last part is complete too."""
@@ -208,11 +257,9 @@ class Ahead:
 
 
 def _index_part(pages: Chosen, key: str, read: Callable[[str], bytes], language: str,
-                cache: BodyCache | None, room: "_Room") -> dict[str, bytes]:
-    """One part's index files, made by Pagefind (when there is room) and kept in the
-    cache by ``key``."""
-    with room.held(len(pages)):
-        files = steady(_run_pagefind(pages, read, language))
+                cache: BodyCache | None) -> dict[str, bytes]:
+    """One part's index files, made by Pagefind and kept in the cache by ``key``."""
+    files = steady(_run_pagefind(pages, read, language))
     if cache is not None:
         cache.put_search_index(key, files)
     return files
@@ -228,25 +275,50 @@ def _plan(chosen: Chosen, language: str, cache: BodyCache | None,
 
 
 class _Room:
-    """Room for so many pages in Pagefind processes at once: a part waits until it fits
-    beside those running (a part larger than the room waits for it to be empty)."""
+    """Room for so many pages in so many Pagefind processes at once: a part waits until
+    it fits beside those running (a part larger than the room waits for it to be empty)."""
 
-    def __init__(self, pages: int) -> None:
-        self._free, self._size = pages, pages
+    def __init__(self, pages: int, processes: int) -> None:
+        self._free, self._size, self._processes = pages, pages, max(processes, 1)
         self._changed = threading.Condition()
 
     @contextmanager
     def held(self, pages: int) -> Iterator[None]:
-        pages = min(pages, self._size)
-        with self._changed:
-            self._changed.wait_for(lambda: self._free >= pages)
-            self._free -= pages
+        taken = self.take({0: pages})
+        assert taken is not None
         try:
             yield
         finally:
-            with self._changed:
-                self._free += pages
-                self._changed.notify_all()
+            self.give_back(taken[1])
+
+    def take(self, waiting: dict[int, int]) -> tuple[int, int] | None:
+        """Of the parts waiting (their sizes by number), the largest that fits now, taken
+        out of ``waiting``, once there is one (None once none is waiting): its number and
+        the room it holds until :meth:`give_back`."""
+        with self._changed:
+            while waiting:
+                fits = [n for n, size in waiting.items()
+                        if self._processes and min(size, self._size) <= self._free]
+                if fits:
+                    number = max(fits, key=lambda n: (waiting[n], -n))
+                    pages = min(waiting.pop(number), self._size)
+                    self._free -= pages
+                    self._processes -= 1
+                    return number, pages
+                self._changed.wait()
+            return None
+
+    def give_back(self, pages: int) -> None:
+        with self._changed:
+            self._free += pages
+            self._processes += 1
+            self._changed.notify_all()
+
+    def stop(self, waiting: dict[int, int]) -> None:
+        """Take no more of these parts."""
+        with self._changed:
+            waiting.clear()
+            self._changed.notify_all()
 
 
 def _bundle_pages(folder: str, files: dict[str, bytes]) -> list[Page]:
