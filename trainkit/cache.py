@@ -379,6 +379,12 @@ class BuiltPages:
         return cls(file, out, code, Carried(found.get("pages", {})), spare,
                    checklists=Carried(found.get("checklists", {})))
 
+    def same(self, path: str, key: str) -> bool:
+        """Whether the last build made ``path`` from inputs hashing to ``key`` (so that
+        :meth:`reuse` will most likely take it)."""
+        record = self.records.last.get(path)
+        return record is not None and record[0] == key
+
     def reuse(self, path: str, key: str) -> bytes | None:
         """The bytes the last build wrote to ``path`` from inputs hashing to ``key``
         (recorded again for the next build), or None."""

@@ -72,12 +72,18 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
     planned = list(pages.plan(site, bodies, serve=serve, memo=memo))
     paths = [urls.output_file(page.url) for page in planned]  # (in the site's order)
     to_make = list(zip(paths, planned))
-    if order is not None:
-        rank = order(paths)
-        to_make.sort(key=lambda pair: rank(pair[0]))
     # A build compares a digest of each page's inputs with the last build's; serve
     # compares the inputs themselves, kept in memory.
     inputs_digest = InputsDigest(f"{__version__}\0{fingerprint}")
+    keys = {path: inputs_digest(page.inputs) for path, page in to_make} if built else {}
+    if order is not None:
+        rank = order(paths)
+        # The groups holding a page to make again first: after an edit, the search
+        # index's part that holds it is indexed while the other pages are taken as
+        # they were (they would otherwise be indexed at the end, with nothing beside).
+        first = ({rank(path) for path, key in keys.items() if not built.same(path, key)}
+                 if built is not None else set())
+        to_make.sort(key=lambda pair: (rank(pair[0]) not in first, rank(pair[0])))
     out: list[Page] = []
     for done, (path, page) in enumerate(to_make, 1):
         inputs = (fingerprint, page.inputs)
@@ -85,7 +91,7 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
         if before is not None and before[0] == inputs:
             content = before[1]  # nothing it is made from changed: not even its context
         elif built is not None:
-            key = inputs_digest(page.inputs)
+            key = keys[path]
             made = built.reuse(path, key)  # (and recorded for the next build)
             if made is None:
                 made = _render(env, page.make())
@@ -100,7 +106,7 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
         (out.append if sink is None else sink)(Page(path, content))
         if progress is not None and done % 50 == 0:
             progress(done, len(to_make))
-    del planned, to_make, bodies, memo
+    del planned, to_make, bodies, memo, keys
     found, more = discovery_files(site, paths, serve=serve)
     for path, content in found:
         (out.append if sink is None else sink)(Page(path, content))
