@@ -26,7 +26,7 @@ def test_a_cached_build_is_byte_identical_to_a_clean_one(make_site, tmp_path):
         "courses/basics/course.yaml": "title: Basics\nlessons: [welcome, second, third]\n",
     })
     build(source, tmp_path / "warm", jobs=1)
-    assert any((source / CACHE_DIR).glob("bodies*.pickle"))
+    assert any((source / CACHE_DIR).glob("bodies*/*.pickle"))
     # Edit one lesson and rename the heading another links to: both must re-render.
     welcome = source / "courses/basics/welcome.md"
     welcome.write_text(welcome.read_text().replace("First steps", "First moves"))
@@ -271,15 +271,15 @@ def test_after_an_edit_pagefind_works_while_the_build_saves_its_caches(make_site
     Pagefind only starts after them."""
     import threading
 
-    from trainkit import build as build_module, search
+    from trainkit import cache, search
 
     source, out = make_site(INCREMENTAL), tmp_path / "out"
     build(source, out, jobs=1)
     started = threading.Event()
-    real_pagefind, real_save = search._run_pagefind, build_module.save_pickle
+    real_pagefind, real_save = search._run_pagefind, cache.save_pickle
     monkeypatch.setattr(search, "_run_pagefind", lambda *a: started.set() or real_pagefind(*a))
     overlapped: list[bool] = []
-    monkeypatch.setattr(build_module, "save_pickle", lambda *a: overlapped.append(
+    monkeypatch.setattr(cache, "save_pickle", lambda *a: overlapped.append(
         started.wait(5)) or real_save(*a))
     (source / "courses/basics/third.md").write_text("---\ntitle: Third\n---\nEdited.\n")
     build(source, out, jobs=1)
@@ -424,6 +424,36 @@ def test_the_largest_part_that_fits_is_indexed_next():
     assert waiting == {4: 1}
     room.stop(waiting)
     assert room.take(waiting) is None and waiting == {}
+
+
+def test_a_build_after_an_edit_writes_only_the_cache_files_of_what_changed(
+        make_site, tmp_path, monkeypatch):
+    """Rendered bodies and files read are each kept in SHARDS files: after an edit, those
+    holding the edited lesson's body and its file are written, not the whole cache (0.35 s
+    of a 10,000-lesson edit)."""
+    from trainkit import cache
+
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # (fresh files are read again otherwise)
+    source, out = make_site(INCREMENTAL), tmp_path / "out"
+    build(source, out, jobs=1)
+    shelves = sorted(p.name for p in (source / CACHE_DIR).iterdir()
+                     if p.name.startswith(("bodies", "files")))
+    assert len(shelves) == 2 and all(len(list((source / CACHE_DIR / name).glob("*.pickle")))
+                                     > 1 for name in shelves)
+    written: list[str] = []
+    real = cache.save_pickle
+    monkeypatch.setattr(cache, "save_pickle", lambda file, value: written.append(
+        file.parent.name[:5]) or real(file, value))
+    third = source / "courses/basics/third.md"
+    third.write_text("---\ntitle: Third\n---\nThird, with a new paragraph.\n")
+    build(source, out, jobs=1)
+    # (the edited body's old entry goes, from the file its key named)
+    assert written.count("files") == 1 and 1 <= written.count("bodie") <= 2
+    monkeypatch.undo()
+    clean = tmp_path / "clean"
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, clean, jobs=1)
+    assert _files(out) == _files(clean)
 
 
 def test_a_build_reads_again_only_the_files_that_changed(make_site, tmp_path, monkeypatch):

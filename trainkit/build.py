@@ -29,7 +29,7 @@ from .search import Ahead, Chosen, digest, index_pages, indexed, search_index
 from .theme import Theme, find_theme
 from .uptodate import Counts
 from .versions import Edition, Plan, build_snapshots, plan
-from .write import SPARE, Output, WriteStats, check_out_dir, save_pickle
+from .write import SPARE, Output, WriteStats, check_out_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +211,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     # Saved now, and let go of with the site, so that neither is held in memory while
     # Pagefind runs (the cache never changes results, whatever happens next).
     del site, older
-    save_pickle(cache.file, cache.payload())
-    save_pickle(cache.files_file, cache.files_payload())
+    cache.save()
     built.save()
     forget_others(source, (cache.file, cache.files_file, cache.index_dir, built.file))
     del built  # (~15 MB at 10,000 lessons)

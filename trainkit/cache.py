@@ -18,6 +18,7 @@ import io
 import os
 import pickle
 import shutil
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
@@ -175,9 +176,8 @@ class BodyCache:
     """Rendered bodies by job key, and what else a build keeps for the next one."""
 
     file: Path | None
-    """Where it is kept (None: in memory only, as in tests)."""
+    """The folder its rendered bodies are kept in (None: in memory only, as in serve)."""
     bodies: Carried[str, "Rendered"] = field(default_factory=Carried)
-    changed: bool = False
     index_dir: Path | None = None
     """Where the last search index is kept: each part's files in a file named by the
     hash of the pages it indexed (see :mod:`trainkit.search`); one at a time in memory."""
@@ -206,17 +206,20 @@ class BodyCache:
     previous build in this process (see :func:`trainkit.pages.plan`)."""
     memo: Carried[Any, Any] = field(default_factory=Carried)
     """Small derived values (job keys, lesson facts) by the objects they come from."""
+    shelves: tuple["Shelf", "Shelf"] | None = None
+    """Where :attr:`bodies` and :attr:`files` were loaded from, and are saved to."""
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
         import markdown
 
         made_by = f"{FORMAT}-{__version__}-{code_fingerprint()}"
-        file = source / CACHE_DIR / f"bodies{made_by}-md{markdown.__version__}.pickle"
-        files_file = source / CACHE_DIR / f"files{made_by}.pickle"
-        return cls(file, Carried(load_pickle(file)),
+        bodies = Shelf.open(source / CACHE_DIR / f"bodies{made_by}-md{markdown.__version__}")
+        files = Shelf.open(source / CACHE_DIR / f"files{made_by}")
+        return cls(bodies.folder, Carried(bodies.merged()),
                    index_dir=source / CACHE_DIR / f"search-{__version__}",
-                   files_file=files_file, files=Carried(load_pickle(files_file)))
+                   files_file=files.folder, files=Carried(files.merged()),
+                   shelves=(bodies, files))
 
     def loaded(self) -> "BodyCache":
         """What was loaded from the files, in memory only: where serve starts from."""
@@ -231,7 +234,6 @@ class BodyCache:
 
     def put(self, key: str, rendered: "Rendered") -> None:
         self.bodies.keep(key, rendered)
-        self.changed = True
 
     @property
     def in_process(self) -> bool:
@@ -324,19 +326,50 @@ class BodyCache:
         self.courses, self.planned, self.pages = Carried(), Carried(), Carried()
         _return_freed_memory()
 
-    def files_payload(self) -> dict[str, Any] | None:
-        """The files read (see :attr:`files`), to save when they differ from those loaded."""
-        last, now = self.files.last, self.files.now
-        if len(now) == len(last) and all(last.get(name) is entry for name, entry in now.items()):
-            return None
-        return now
+    def save(self) -> None:
+        """Keep what this build used (only that, so stale entries go) for the next build.
+        Only the files of the entries that changed are written."""
+        if self.shelves is not None:
+            self.shelves[0].save(self.bodies.now)
+            self.shelves[1].save(self.files.now)
+            self.shelves = None
 
-    def payload(self) -> dict[str, Any] | None:
-        """What to save (only what this build used, so stale entries go), or None
-        when nothing changed."""
-        if not self.changed and len(self.bodies.now) == len(self.bodies.last):
-            return None
-        return self.bodies.now
+
+SHARDS = 16
+"""Files a :class:`Shelf` is kept in."""
+
+
+@dataclass(slots=True)
+class Shelf:
+    """A cache dict kept in :data:`SHARDS` files in a folder, each key in the one a hash
+    of it names: a build that changed a few entries writes only the files that hold them.
+    (A one-lesson edit at 10,000 lessons spent 0.35 s pickling the whole of both caches.)"""
+
+    folder: Path
+    loaded: list[dict[str, Any]]
+    """What each file held when it was read."""
+
+    @classmethod
+    def open(cls, folder: Path) -> "Shelf":
+        return cls(folder, [load_pickle(folder / f"{i}.pickle") for i in range(SHARDS)])
+
+    def merged(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for part in self.loaded:
+            found.update(part)
+        return found
+
+    def save(self, now: Mapping[str, Any]) -> None:
+        """Keep ``now``: the files whose entries are not the very ones read are written
+        (``now`` holds the same objects for entries that did not change)."""
+        parts: list[dict[str, Any]] = [{} for _ in range(SHARDS)]
+        for key, value in now.items():
+            parts[zlib.crc32(key.encode("utf-8", "surrogatepass")) % SHARDS][key] = value
+        for i, (part, was) in enumerate(zip(parts, self.loaded)):
+            if len(part) != len(was) or any(was.get(key) is not value
+                                            for key, value in part.items()):
+                save_pickle(self.folder / f"{i}.pickle", part)
+        self.loaded = []
 
 
 @dataclass(slots=True)
@@ -430,7 +463,7 @@ class BuiltPages:
                                 "checklists": self.checklists.now})
 
 
-MADE_BY_VERSION = ("bodies*.pickle", "files*.pickle", "pages*.pickle", "search-*")
+MADE_BY_VERSION = ("bodies*", "files*", "pages*.pickle", "search-*")
 """Cache files named by trainkit's version, Markdown's or the cache format."""
 
 

@@ -82,13 +82,14 @@ class Folder:
         name = self.name(file)  # (not the absolute path: a CI checkout may move)
         entry = self.cache.files.last.get(name)
         if key is not None and entry is not None and entry[0] == key:
-            result, found = entry[1], entry[2]
+            result, found = entry[1], entry[2]  # (kept as the same entry: see cache.Shelf)
         else:
             if entry is not None:  # let go of what the file gave before: it is read again
                 del self.cache.files.last[name]
             result, found = load()
+            entry = (key, result, found)
         if st is not None and uptodate.settled(max(st.st_mtime_ns, st.st_ctime_ns)):
-            self.cache.files.keep(name, (key, result, found))
+            self.cache.files.keep(name, entry)
         problems += found
         return result
 
