@@ -126,6 +126,7 @@ def build(source: Path, out: Path, strict: bool = False,
         start_workers_early()  # it imports Markdown on another core while we read files
     with _few_collections():
         cache = BodyCache.open(source)
+        cache.keep_compiled(source)
         gc.freeze()
         output = Output(out, spare=source / CACHE_DIR / SPARE)
         try:
@@ -213,7 +214,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     del site, older
     cache.save()
     built.save()
-    forget_others(source, (cache.file, cache.files_file, cache.index_dir, built.file))
+    forget_others(source, (cache.file, cache.files_file, cache.index_dir, built.file,
+                           cache.compiled_templates))
     del built  # (~15 MB at 10,000 lessons)
     cache.release_bodies()
     stop_workers()  # (older versions may have started them again: none waits beside Pagefind)

@@ -208,6 +208,8 @@ class BodyCache:
     """Small derived values (job keys, lesson facts) by the objects they come from."""
     shelves: tuple["Shelf", "Shelf"] | None = None
     """Where :attr:`bodies` and :attr:`files` were loaded from, and are saved to."""
+    compiled_templates: Path | None = None
+    """Where a build keeps the theme's templates compiled (see :meth:`keep_compiled`)."""
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
@@ -224,6 +226,12 @@ class BodyCache:
     def loaded(self) -> "BodyCache":
         """What was loaded from the files, in memory only: where serve starts from."""
         return BodyCache(None, Carried(self.bodies.last), files=Carried(self.files.last))
+
+    def keep_compiled(self, source: Path) -> None:
+        """Keep the theme's templates compiled in the cache (only a build writes there).
+        The folder is named by trainkit's code: how it sets Jinja up is not in the key
+        Jinja gives a compiled template."""
+        self.compiled_templates = source / CACHE_DIR / f"templates-{code_fingerprint()}"
 
     def get(self, key: str, targets: Mapping[str, str]) -> "Rendered | None":
         found = self.bodies.last.get(key)
@@ -282,7 +290,7 @@ class BodyCache:
 
         made_for = (theme.name, theme.folders, fingerprint)
         if self.templates is None or self.templates[0] != made_for:
-            self.templates = (made_for, environment(theme))
+            self.templates = (made_for, environment(theme, self.compiled_templates))
         return self.templates[1]
 
     def put_page(self, key: str, path: str, content: bytes) -> None:
@@ -463,7 +471,7 @@ class BuiltPages:
                                 "checklists": self.checklists.now})
 
 
-MADE_BY_VERSION = ("bodies*", "files*", "pages*.pickle", "search-*")
+MADE_BY_VERSION = ("bodies*", "files*", "pages*.pickle", "search-*", "templates-*")
 """Cache files named by trainkit's version, Markdown's or the cache format."""
 
 

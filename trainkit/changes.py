@@ -12,13 +12,16 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import pages as page_contexts
 from . import urls
 from .model import Site, VersionInfo, lesson_digest
 from .render import Page
 from .theme import Theme, environment
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +174,13 @@ def _compare(new: Summary, old: Summary | None) -> VersionChanges:
 # --- The pages about versions ------------------------------------------------------------
 
 
-def version_pages(site: Site, theme: Theme, summaries: Sequence[Summary]) -> list[Page]:
-    """``changes/index.html`` and ``versions/index.html`` of the current site."""
+def version_pages(site: Site, theme: Theme, summaries: Sequence[Summary],
+                  env: jinja2.Environment | None = None) -> list[Page]:
+    """``changes/index.html`` and ``versions/index.html`` of the current site (with
+    ``env``, the theme's environment the pages were made with)."""
     from .versions import CHANGES_PAGE, VERSIONS_PAGE
 
-    env = environment(theme)
+    env = env or environment(theme)
     out = []
     for context in (changes_page(site, summaries, CHANGES_PAGE),
                     versions_page(site, summaries, VERSIONS_PAGE)):

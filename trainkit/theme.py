@@ -73,7 +73,10 @@ def find_theme(source: Path, name: str) -> Theme:
     return Theme(name, folders)
 
 
-def environment(theme: Theme) -> jinja2.Environment:
+def environment(theme: Theme, compiled: Path | None = None) -> jinja2.Environment:
+    """The theme's templates; with ``compiled``, a folder where Jinja keeps each
+    template compiled, by the hash of its text (compiling the theme's took 0.1 s of
+    every build)."""
     import jinja2
 
     default = default_theme_dir()
@@ -81,9 +84,17 @@ def environment(theme: Theme) -> jinja2.Environment:
         jinja2.FileSystemLoader(theme.template_dirs()),
         jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(default / "templates"))}),
     ])
+    bytecode = None
+    if compiled is not None:
+        try:
+            compiled.mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(compiled))
+        except OSError:
+            pass  # (compiled each time, as without a cache)
     env = jinja2.Environment(
         loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        bytecode_cache=bytecode,
     )
     env.filters["minutes"] = format_minutes
     return env

@@ -381,7 +381,8 @@ def build_snapshots(found: Plan, current: Site, theme: "Theme",
         out.problems += entry["problems"]
         out.summaries.append(entry["summary"])
     out.summaries.insert(0, summarize(current, current_checklist, current.versions.this))
-    out.pages += version_pages(current, theme, out.summaries)
+    env = cache.environment(theme, theme.fingerprint()) if cache is not None else None
+    out.pages += version_pages(current, theme, out.summaries, env)
     out.pages.append(Page(VERSIONS_JSON, versions_json(current.versions)))
     return out
 
