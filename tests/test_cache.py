@@ -230,6 +230,51 @@ def test_a_build_after_an_edit_renders_only_the_pages_that_show_it(make_site, tm
     assert _files(out) == _files(tmp_path / "clean")
 
 
+def test_a_build_after_an_edit_does_not_read_the_pages_it_keeps(make_site, tmp_path,
+                                                               monkeypatch):
+    """A page whose inputs are unchanged, and whose file still has the stat the last
+    build's manifest recorded, is kept without being read and hashed again (0.25 s of a
+    10,000-lesson edit), as a build with nothing changed trusts every file."""
+    from trainkit import cache
+
+    source, out = make_site(INCREMENTAL), tmp_path / "out"
+    build(source, out, jobs=1)
+    read: list[str] = []
+    real = cache._read_or_none
+    monkeypatch.setattr(cache, "_read_or_none", lambda file: read.append(file) or real(file))
+    third = source / "courses/basics/third.md"
+    third.write_text("---\ntitle: Third\n---\nThird, with a new paragraph.\n")
+    build(source, out, jobs=1)
+    assert not read
+    monkeypatch.undo()
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean")
+
+
+def test_pages_are_read_again_after_a_build_that_failed_once_its_records_were_saved(
+        make_site, tmp_path, monkeypatch):
+    """The records of what each page was made from are saved before the search index is
+    made; a build that fails then leaves them beside the older output and its manifest.
+    Those stats must not vouch for the new records: the next build reads every page."""
+    from trainkit import build as build_module
+
+    source, out = make_site(INCREMENTAL), tmp_path / "out"
+    build(source, out, jobs=1)
+    third = source / "courses/basics/third.md"
+    third.write_text("---\ntitle: Third\n---\nThird, with a new paragraph.\n")
+    monkeypatch.setattr(build_module, "index_pages", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        build(source, out, jobs=1)
+    assert b"new paragraph" not in (out / "courses/basics/third/index.html").read_bytes()
+    monkeypatch.undo()
+    build(source, out, jobs=1)
+    assert b"new paragraph" in (out / "courses/basics/third/index.html").read_bytes()
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean")
+
+
 @pytest.mark.parametrize("upgrade", ["trainkit", "jinja2"])
 def test_a_build_after_an_upgrade_renders_every_page_again(make_site, tmp_path, monkeypatch,
                                                             upgrade):

@@ -22,10 +22,10 @@ from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
 from .model import Content, Site
 from .problems import ContentError, Problem, UsageError, error, has_errors
-from .render import (PARALLEL_THRESHOLD, Page, Progress, render_bodies, render_site,
+from .render import (PARALLEL_THRESHOLD, Kept, Page, Progress, render_bodies, render_site,
                      start_workers_early, stop_workers)
 from .resolve import resolve
-from .search import Ahead, Chosen, digest, index_pages, indexed, search_index
+from .search import MARKER, Ahead, Chosen, digest, index_pages, indexed, search_index
 from .theme import Theme, find_theme
 from .uptodate import Counts
 from .versions import Edition, Plan, build_snapshots, plan
@@ -75,7 +75,7 @@ def load(source: Path, include_drafts: bool = False,
 def check(source: Path, strict: bool = False, include_drafts: bool = False,
           progress: Progress | None = None, jobs: int = 1, cache: BodyCache | None = None,
           edition: Edition | Plan | None = None, search: bool = True,
-          sink: Callable[[Page], None] | None = None, built: BuiltPages | None = None,
+          sink: Callable[[Page | Kept], None] | None = None, built: BuiltPages | None = None,
           order: Callable[[list[str]], Callable[[str], int]] | None = None,
           ) -> tuple[Site | None, list[Page], list[Problem], Theme | None]:
     """Stages 1–3 without writing anything: everything `trainkit check` reports.
@@ -130,7 +130,8 @@ def build(source: Path, out: Path, strict: bool = False,
         gc.freeze()
         output = Output(out, spare=source / CACHE_DIR / SPARE)
         try:
-            counts, problems, keys = _write_all(source, output, strict, progress, jobs, cache,
+            counts, problems, keys, token = _write_all(source, output, strict, progress, jobs,
+                                                       cache,
                                                 config.language if config else "en")
             uptodate.forget(source)
             stats = output.finish()
@@ -138,7 +139,7 @@ def build(source: Path, out: Path, strict: bool = False,
             output.discard()
             raise
     uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts, keys,
-                    stats.files)
+                    stats.files, token)
     return BuildResult(counts, problems, time.perf_counter() - started, stats)
 
 
@@ -160,27 +161,36 @@ def _few_collections() -> Iterator[None]:
 
 def _write_all(source: Path, output: Output, strict: bool, progress: Progress | None,
                jobs: int, cache: BodyCache, language: str,
-               ) -> tuple[Counts, list[Problem], dict[str, str]]:
+               ) -> tuple[Counts, list[Problem], dict[str, str], str]:
     """Every file of the site into ``output``, pages as they are made. Returns what the
-    next build needs to know it is up to date: the counts, the problems, and each
-    snapshot's render key."""
+    next build needs to know it is up to date: the counts, the problems, each
+    snapshot's render key, and the token of the page records saved."""
     chosen: Chosen = []  # the pages for the search index, with their digests
     pages = 0
-    built = BuiltPages.open(source, output.out, uptodate.code(), spare=output.staging)
+    built = BuiltPages.open(source, output.out, uptodate.code(), spare=output.staging,
+                            marker=MARKER)
+    manifest = uptodate.last(source, output.out)
+    if manifest is not None:
+        built.trust(getattr(manifest, "pages", None), manifest.output)  # (None: an older one)
     gc.freeze()
     # Each part of the search index is indexed as soon as its pages are made, on the
     # other core while the next part's templates are rendered.
     ahead = Ahead(output.read, language, cache, jobs)
 
-    def sink(page: Page) -> None:
+    def sink(page: Page | Kept) -> None:
         nonlocal pages
-        for_index = indexed(page)
+        for_index = page.for_index if isinstance(page, Kept) else indexed(page)
         if for_index and not chosen:  # the first: this version's Markdown is done
             stop_workers()  # (older versions start them again if need be): 50 MB less
         pages += page.path.endswith(".html")
-        output.put(page.path, page.content, as_before=page.path in built.taken)
+        if isinstance(page, Kept):
+            output.keep(page.path)
+        else:
+            output.put(page.path, page.content, as_before=page.path in built.taken)
         if for_index:  # (the digest of a page rendered or reused is known already)
-            chosen.append((page.path, built.digest(page.path) or digest(page.content)))
+            known = built.digest(page.path)
+            chosen.append((page.path, known if known is not None
+                           else digest(page.content)))  # type: ignore[union-attr]
             ahead.add(chosen[-1])
 
     try:
@@ -203,12 +213,13 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
         raise
     if len(older.summaries) > 1:  # with snapshots, the feed lists what each version changed
         output.put(urls.FEED, version_feed(site, change_list(older.summaries)))
-    trusted = uptodate.trusted(uptodate.last(source, output.out), older.keys)
+    trusted = uptodate.trusted(manifest, older.keys)
     output.put_all(older.pages, older.copies, trusted)
     output.put_all((), [*((source / f.source, f.output) for f in site.static),
                         *((file, urls.ASSETS + name) for name, file in theme.assets().items())])
     pages += sum(1 for page in older.pages if page.path.endswith(".html"))
-    counts, keys = Counts(pages, len(site.courses), len(site.lessons)), older.keys
+    counts, keys, token = Counts(pages, len(site.courses), len(site.lessons)), older.keys, \
+        built.token
     # Saved now, and let go of with the site, so that neither is held in memory while
     # Pagefind runs (the cache never changes results, whatever happens next).
     del site, older
@@ -225,4 +236,4 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     problems = sorted(set(problems + unindexed))
     if has_errors(problems, strict):
         raise ContentError(problems)
-    return counts, problems, keys
+    return counts, problems, keys, token

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 from . import __version__
-from .write import save_pickle
+from .write import save_pickle, stamp
 
 if TYPE_CHECKING:
     import jinja2
@@ -396,9 +396,18 @@ class BuiltPages:
     out: Path
     code: Any
     """What the records are valid for (see :func:`trainkit.uptodate.code`)."""
-    records: Carried[str, tuple[str, bytes]]
-    """Output path → (inputs digest, SHA-256 of the bytes written): the last build's,
-    and this build's, saved for the next."""
+    records: Carried[str, tuple[str, bytes, bool]]
+    """Output path → (inputs digest, SHA-256 of the bytes written, whether they hold
+    :attr:`marker`): the last build's, and this build's, saved for the next."""
+    marker: bytes = b""
+    """What a page opting into the search index holds."""
+    token: str = ""
+    """Names this build's records, in the records and in the manifest of its output."""
+    last_token: str | None = None
+    """That of the records loaded."""
+    stamps: Mapping[str, Any] = field(default_factory=dict)
+    """The stat each file of ``out`` had just after the build these records come from
+    (see :meth:`trust`)."""
     spare: Path | None = None
     """An older output to take a page from when ``out`` has none (a fresh checkout in
     CI with the cache restored has the spare of :mod:`trainkit.write`, not the output)."""
@@ -409,16 +418,45 @@ class BuiltPages:
     an unchanged page is not read back to find them."""
 
     @classmethod
-    def open(cls, source: Path, out: Path, code: Any, spare: Path | None = None) -> "BuiltPages":
+    def open(cls, source: Path, out: Path, code: Any, spare: Path | None = None,
+             marker: bytes = b"") -> "BuiltPages":
         from importlib.metadata import version
 
-        code = (code, version("jinja2"), version("markupsafe"))
+        code = (code, version("jinja2"), version("markupsafe"), marker)
         file = source / CACHE_DIR / f"pages{FORMAT}-{__version__}.pickle"
         found = load_pickle(file)
         if found.get("code") != code:
             found = {}
-        return cls(file, out, code, Carried(found.get("pages", {})), spare,
-                   checklists=Carried(found.get("checklists", {})))
+        return cls(file, out, code, Carried(found.get("pages", {})), spare=spare,
+                   checklists=Carried(found.get("checklists", {})), marker=marker,
+                   token=os.urandom(8).hex(), last_token=found.get("token"))
+
+    def trust(self, token: str | None, stamps: Mapping[str, Any]) -> None:
+        """The manifest of the output (see :mod:`trainkit.uptodate`): written by the
+        build that made these records (``token``), it gives the stat each output file
+        had just after that build. A page whose file still has it holds the bytes
+        recorded, and is taken without being read (:meth:`kept`), as a build with
+        nothing changed trusts every file that way. After a build that failed once its
+        records were saved, the tokens differ, and every page is read."""
+        if token is not None and token == self.last_token:
+            self.stamps = stamps
+
+    def kept(self, path: str, key: str) -> bool | None:
+        """When the output's file of ``path`` is still the one the last build made from
+        inputs hashing to ``key``: whether it opted into the search index (it is then
+        recorded again, as :meth:`reuse` does); otherwise None."""
+        record = self.records.last.get(path)
+        if record is None or record[0] != key or path not in self.stamps:
+            return None
+        try:
+            now = stamp(os.stat(os.path.join(self.out, path)))
+        except OSError:
+            return None
+        if now != self.stamps[path]:
+            return None
+        self.records.keep(path, record)
+        self.taken.add(path)
+        return record[2]
 
     def same(self, path: str, key: str) -> bool:
         """Whether the last build made ``path`` from inputs hashing to ``key`` (so that
@@ -445,7 +483,7 @@ class BuiltPages:
 
     def record(self, path: str, key: str, content: bytes) -> None:
         """A page just rendered."""
-        self.records.keep(path, (key, hashlib.sha256(content).digest()))
+        self.records.keep(path, (key, hashlib.sha256(content).digest(), self.marker in content))
 
     def digest(self, path: str) -> bytes | None:
         """The SHA-256 of the bytes of a page reused or recorded in this build."""
@@ -467,7 +505,8 @@ class BuiltPages:
         return checklist
 
     def save(self) -> None:
-        save_pickle(self.file, {"code": self.code, "pages": self.records.now,
+        save_pickle(self.file, {"code": self.code, "token": self.token,
+                                "pages": self.records.now,
                                 "checklists": self.checklists.now})
 
 

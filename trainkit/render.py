@@ -39,6 +39,16 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class Kept:
+    """A page of the output that a build keeps as the last build wrote it, unread (see
+    :meth:`trainkit.cache.BuiltPages.kept`)."""
+
+    path: str
+    for_index: bool
+    """Whether it opted into the search index."""
+
+
+@dataclass(frozen=True, slots=True)
 class Bodies:
     """Every Markdown body of the site, rendered."""
 
@@ -55,7 +65,7 @@ Progress = Callable[[int, int], None]
 
 def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
                 progress: Progress | None = None, cache: BodyCache | None = None,
-                sink: Callable[[Page], None] | None = None,
+                sink: Callable[[Page | Kept], None] | None = None,
                 built: BuiltPages | None = None,
                 order: Callable[[list[str]], Callable[[str], int]] | None = None,
                 ) -> tuple[list[Page], list[Problem]]:
@@ -91,8 +101,12 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
         if before is not None and before[0] == inputs:
             content = before[1]  # nothing it is made from changed: not even its context
         elif built is not None:
-            key = keys[path]
-            made = built.reuse(path, key)  # (and recorded for the next build)
+            key = keys[path]  # (what it is taken or made as, recorded for the next build)
+            for_index = built.kept(path, key)
+            if for_index is not None and sink is not None:
+                sink(Kept(path, for_index))
+                continue
+            made = built.reuse(path, key)
             if made is None:
                 made = _render(env, page.make())
                 built.record(path, key, made)

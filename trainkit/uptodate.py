@@ -54,6 +54,8 @@ class Manifest:
     counts: Counts
     snapshots: dict[str, str]
     """The render key of each snapshot written, by its output folder (``v/<label>/``)."""
+    pages: str | None = None
+    """The token of the page records the build saved (see :class:`~trainkit.cache.BuiltPages`)."""
 
 
 def _key(out: Path, strict: bool) -> tuple[object, ...]:
@@ -167,14 +169,16 @@ def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
 
 def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
            sources: dict[str, Stamp] | None, started_ns: int, problems: list[Problem],
-           counts: Counts, snapshots: dict[str, str], files: tuple[str, ...]) -> None:
+           counts: Counts, snapshots: dict[str, str], files: tuple[str, ...],
+           pages: str | None = None) -> None:
     """Remember what this build read (``sources``, taken before it started) and wrote
     (``files``: every file of the output, just written)."""
     if sources is not None and not all(settled(max(s[0], s[1]), started_ns)
                                        for s in sources.values()):
         sources = None  # something was saved just before: look at everything next time
     manifest = Manifest(_key(out, strict), roots, sources, output_stamps(out, files),
-                        [p for p in problems if p.severity != "error"], counts, snapshots)
+                        [p for p in problems if p.severity != "error"], counts, snapshots,
+                        pages)
     save_pickle(manifest_file(source), manifest)
 
 

@@ -96,6 +96,10 @@ class Output:
         of that name (so it need not be read again to be compared)."""
         self._put(name, _Data(content=content), as_before=as_before)
 
+    def keep(self, name: str) -> None:
+        """The output's own file of that name, known to hold the bytes wanted."""
+        self._put(name, _Data(file=Path(self._old + name)), as_before=True)
+
     def put_all(self, pages: Iterable[Page], copies: Iterable[tuple[Path, str]] = (),
                 trusted: Trusted | None = None) -> None:
         """With ``trusted``, files under its folders whose stat is still the one recorded
