@@ -10,8 +10,8 @@ dependencies), then builds each corpus with every tool, alternating the order ru
 run, and prints medians of whole-process wall time, CPU time and peak memory (the sum of
 the resident memory of the tool's whole process tree, sampled every 10 ms), with the
 ratios trainkit/peer. trainkit alone is also timed on a no-change rebuild, on a rebuild
-after editing one lesson, and on a fresh checkout with .trainkit-cache/ restored (what
-CI does with a saved cache). Output goes to a tmpfs (/dev/shm) when there is one,
+after editing one lesson (a different one each run, spread over the site), and on a
+fresh checkout with .trainkit-cache/ restored (what CI does with a saved cache). Output goes to a tmpfs (/dev/shm) when there is one,
 because this machine's disk is noisy.
 """
 
@@ -195,13 +195,17 @@ def run_size(size: int, corpus: Path, out: Path, peers: Path | None, wanted: set
     build = commands["trainkit"]
     measure(build)
     nochange = [measure(build) for _ in range(runs)]
-    lesson = next((corpus / "trainkit" / "courses").glob("*/*.md"))
-    original = lesson.read_text(encoding="utf-8")
+    # A different lesson each time, spread over the site: how long an edit takes
+    # depends on the size of the search index's part that holds it.
+    lessons = sorted((corpus / "trainkit" / "courses").glob("*/*.md"))
     edits = []
     for i in range(runs):
+        lesson = lessons[(2 * i + 1) * len(lessons) // (2 * runs)]
+        original = lesson.read_text(encoding="utf-8")
         lesson.write_text(original + f"\n\nEdit number {i}.\n", encoding="utf-8")
         edits.append(measure(build))
-    lesson.write_text(original, encoding="utf-8")
+        lesson.write_text(original, encoding="utf-8")
+        measure(build)  # (back as it was, so the next edit is the only change)
     # CI: a fresh checkout (new file times, no output yet) with .trainkit-cache/ restored.
     checkouts = []
     for i in range(runs):
