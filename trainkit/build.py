@@ -130,9 +130,9 @@ def build(source: Path, out: Path, strict: bool = False,
         gc.freeze()
         output = Output(out, spare=source / CACHE_DIR / SPARE)
         try:
+            language = config.language if config else "en"
             counts, problems, keys, token = _write_all(source, output, strict, progress, jobs,
-                                                       cache,
-                                                config.language if config else "en")
+                                                       cache, language)
             uptodate.forget(source)
             stats = output.finish()
         except BaseException:
@@ -218,8 +218,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     output.put_all((), [*((source / f.source, f.output) for f in site.static),
                         *((file, urls.ASSETS + name) for name, file in theme.assets().items())])
     pages += sum(1 for page in older.pages if page.path.endswith(".html"))
-    counts, keys, token = Counts(pages, len(site.courses), len(site.lessons)), older.keys, \
-        built.token
+    counts, keys = Counts(pages, len(site.courses), len(site.lessons)), older.keys
+    token = built.token
     # Saved now, and let go of with the site, so that neither is held in memory while
     # Pagefind runs (the cache never changes results, whatever happens next).
     del site, older

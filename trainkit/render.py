@@ -98,26 +98,31 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
     for done, (path, page) in enumerate(to_make, 1):
         inputs = (fingerprint, page.inputs)
         before = cache.planned.last.get(path) if cache is not None else None
+        made: Page | Kept
         if before is not None and before[0] == inputs:
-            content = before[1]  # nothing it is made from changed: not even its context
+            made = Page(path, before[1])  # nothing it is made from changed, not even its context
         elif built is not None:
-            key = keys[path]  # (what it is taken or made as, recorded for the next build)
-            for_index = built.kept(path, key)
-            if for_index is not None and sink is not None:
-                sink(Kept(path, for_index))
-                continue
-            made = built.reuse(path, key)
-            if made is None:
-                made = _render(env, page.make())
-                built.record(path, key, made)
-                if cache is not None:
-                    cache.put_page(key, path, made)
-            content = made
+            key = keys[path]  # (recorded for the next build, whether taken or made)
+            for_index = built.kept(path, key) if sink is not None else None
+            if for_index is not None:
+                made = Kept(path, for_index)
+            else:
+                content = built.reuse(path, key)
+                if content is None:
+                    content = _render(env, page.make())
+                    built.record(path, key, content)
+                    if cache is not None:
+                        cache.put_page(key, path, content)
+                made = Page(path, content)
         else:
-            content = _render_page(env, page.make(), path, fingerprint, cache)
-        if cache is not None and cache.in_process:
-            cache.planned.keep(path, (inputs, content))
-        (out.append if sink is None else sink)(Page(path, content))
+            made = Page(path, _render_page(env, page.make(), path, fingerprint, cache))
+        if cache is not None and cache.in_process and isinstance(made, Page):
+            cache.planned.keep(path, (inputs, made.content))
+        if sink is not None:
+            sink(made)
+        else:
+            assert isinstance(made, Page)
+            out.append(made)
         if progress is not None and done % 50 == 0:
             progress(done, len(to_make))
     del planned, to_make, bodies, memo, keys
