@@ -517,6 +517,22 @@ def test_a_build_after_an_edit_writes_only_the_cache_files_of_what_changed(
     assert _files(out) == _files(clean)
 
 
+def test_the_cache_holds_what_each_file_gave_only_once(make_site, tmp_path, monkeypatch):
+    """A build that reads every file again (a fresh checkout in CI, with the cache
+    restored) lets go of what each file gave before as it reads it: held a second time,
+    by the files of the cache they came from, they took 100 MB more at 10,000 lessons."""
+    import gc
+
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # (fresh files are not kept otherwise)
+    source = make_site(INCREMENTAL)
+    build(source, tmp_path / "out", jobs=1)
+    opened = BodyCache.open(source)
+    for held in (opened.files.last, opened.bodies.last):
+        assert held
+        for entry in held.values():
+            assert [r for r in gc.get_referrers(entry) if r is not held] == []
+
+
 def test_a_build_reads_again_only_the_files_that_changed(make_site, tmp_path, monkeypatch):
     monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the stat of fresh files too
     source, out = make_site(INCREMENTAL), tmp_path / "out"

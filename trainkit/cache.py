@@ -216,12 +216,12 @@ class BodyCache:
         import markdown
 
         made_by = f"{FORMAT}-{__version__}-{code_fingerprint()}"
-        bodies = Shelf.open(source / CACHE_DIR / f"bodies{made_by}-md{markdown.__version__}")
-        files = Shelf.open(source / CACHE_DIR / f"files{made_by}")
-        return cls(bodies.folder, Carried(bodies.merged()),
+        bodies, rendered = Shelf.open(source / CACHE_DIR /
+                                      f"bodies{made_by}-md{markdown.__version__}")
+        files, read = Shelf.open(source / CACHE_DIR / f"files{made_by}")
+        return cls(bodies.folder, Carried(rendered),
                    index_dir=source / CACHE_DIR / f"search-{__version__}",
-                   files_file=files.folder, files=Carried(files.merged()),
-                   shelves=(bodies, files))
+                   files_file=files.folder, files=Carried(read), shelves=(bodies, files))
 
     def loaded(self) -> "BodyCache":
         """What was loaded from the files, in memory only: where serve starts from."""
@@ -338,8 +338,8 @@ class BodyCache:
         """Keep what this build used (only that, so stale entries go) for the next build.
         Only the files of the entries that changed are written."""
         if self.shelves is not None:
-            self.shelves[0].save(self.bodies.now)
-            self.shelves[1].save(self.files.now)
+            self.shelves[0].save(self.bodies.now, self.bodies.last)
+            self.shelves[1].save(self.files.now, self.files.last)
             self.shelves = None
 
 
@@ -354,30 +354,31 @@ class Shelf:
     (A one-lesson edit at 10,000 lessons spent 0.35 s pickling the whole of both caches.)"""
 
     folder: Path
-    loaded: list[dict[str, Any]]
-    """What each file held when it was read."""
+    keys: list[frozenset[str]] = field(default_factory=list)
+    """The keys each file held when it was read (not the entries: those a build replaces
+    are let go of as it goes; see :meth:`trainkit.loader.Folder.remember`)."""
 
-    @classmethod
-    def open(cls, folder: Path) -> "Shelf":
-        return cls(folder, [load_pickle(folder / f"{i}.pickle") for i in range(SHARDS)])
-
-    def merged(self) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for part in self.loaded:
+    @staticmethod
+    def open(folder: Path) -> tuple["Shelf", dict[str, Any]]:
+        """The shelf, and every entry its files hold."""
+        shelf, found = Shelf(folder), {}
+        for i in range(SHARDS):
+            part = load_pickle(folder / f"{i}.pickle")
+            shelf.keys.append(frozenset(part))
             found.update(part)
-        return found
+        return shelf, found
 
-    def save(self, now: Mapping[str, Any]) -> None:
-        """Keep ``now``: the files whose entries are not the very ones read are written
-        (``now`` holds the same objects for entries that did not change)."""
+    def save(self, now: Mapping[str, Any], last: Mapping[str, Any]) -> None:
+        """Keep ``now``. A file is written unless it would hold the same keys, each with
+        the very entry of ``last``, the entries read (less those a build let go of)."""
         parts: list[dict[str, Any]] = [{} for _ in range(SHARDS)]
         for key, value in now.items():
             parts[zlib.crc32(key.encode("utf-8", "surrogatepass")) % SHARDS][key] = value
-        for i, (part, was) in enumerate(zip(parts, self.loaded)):
-            if len(part) != len(was) or any(was.get(key) is not value
-                                            for key, value in part.items()):
+        for i, (part, was) in enumerate(zip(parts, self.keys)):
+            if part.keys() != was or any(last.get(key) is not value
+                                         for key, value in part.items()):
                 save_pickle(self.folder / f"{i}.pickle", part)
-        self.loaded = []
+        self.keys = []
 
 
 @dataclass(slots=True)
