@@ -180,10 +180,7 @@ def test_an_edit_indexes_only_the_part_of_the_index_it_changed(make_site, tmp_pa
     from trainkit import search
 
     monkeypatch.setattr(search, "PART_PAGES", 3)
-    files = {f"courses/c{n}/course.yaml": f"title: Course {n}\nlessons: [a, b]\n" for n in range(4)}
-    files.update({f"courses/c{n}/{slug}.md": f"---\ntitle: {slug} of {n}\n---\nText {n}.\n"
-                  for n in range(4) for slug in "ab"})
-    source, out = make_site(files), tmp_path / "out"
+    source, out = make_site(_two_lesson_courses(4)), tmp_path / "out"
     build(source, out, jobs=2)
     parts = sorted(p.parent.name for p in out.glob("pagefind/**/pagefind-entry.json"))
     assert parts[0] == "pagefind" and len(parts) >= 3  # the site's own pages, and courses
@@ -352,26 +349,39 @@ def test_after_an_edit_pagefind_works_while_the_build_saves_its_caches(make_site
     assert _files(out) == _files(clean)
 
 
-def test_pagefind_indexes_a_part_while_the_next_parts_pages_are_made(make_site, tmp_path,
-                                                                     monkeypatch):
-    """A cold build makes its pages one part of the search index after another, and
-    Pagefind starts on each part as soon as its pages are made, on the other core (it
-    waited for the last page, leaving a core idle while the templates ran). The index
-    is the one a build without this makes: parts begun ahead are the same parts."""
+def _two_lesson_courses(count: int) -> dict[str, str]:
+    files = {f"courses/c{n}/course.yaml": f"title: Course {n}\nlessons: [a, b]\n"
+             for n in range(count)}
+    files.update({f"courses/c{n}/{slug}.md": f"---\ntitle: {slug} of {n}\n---\nText {n}.\n"
+                  for n in range(count) for slug in "ab"})
+    return files
+
+
+def _watch_pagefind(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, list[str]]]:
+    """Each part Pagefind will be given (its pages), with whether every page of the site
+    was made by then."""
     from trainkit import render, search
 
-    monkeypatch.setattr(search, "PART_PAGES", 3)
-    files = {f"courses/c{n}/course.yaml": f"title: Course {n}\nlessons: [a, b]\n"
-             for n in range(6)}
-    files.update({f"courses/c{n}/{slug}.md": f"---\ntitle: {slug} of {n}\n---\nText {n}.\n"
-                  for n in range(6) for slug in "ab"})
-    source = make_site(files)
     made_all, begun = [False], []
     real_discovery, real_pagefind = render.discovery_files, search._run_pagefind
     monkeypatch.setattr(render, "discovery_files", lambda *a, **k: made_all.__setitem__(
         0, True) or real_discovery(*a, **k))  # (made once every page is)
     monkeypatch.setattr(search, "_run_pagefind", lambda pages, *a: begun.append(
         (made_all[0], [path for path, _ in pages])) or real_pagefind(pages, *a))
+    return begun
+
+
+def test_pagefind_indexes_a_part_while_the_next_parts_pages_are_made(make_site, tmp_path,
+                                                                     monkeypatch):
+    """A cold build makes its pages one part of the search index after another, and
+    Pagefind starts on each part as soon as its pages are made, on the other core (it
+    waited for the last page, leaving a core idle while the templates ran). The index
+    is the one a build without this makes: parts begun ahead are the same parts."""
+    from trainkit import search
+
+    monkeypatch.setattr(search, "PART_PAGES", 3)
+    source = make_site(_two_lesson_courses(6))
+    begun = _watch_pagefind(monkeypatch)
     build(source, tmp_path / "ahead", jobs=2)
     assert len(begun) >= 4 and [paths for done, paths in begun if not done]
     assert sorted(p for _, paths in begun for p in paths) == sorted(
@@ -388,32 +398,23 @@ def test_after_an_edit_the_part_holding_it_is_made_first_and_indexed_beside_the_
     the others, so Pagefind re-indexes that part while the rest of the site is taken
     from the last build's output: last in the site's order, it was indexed at the end,
     with nothing beside it (0.6 s of a 10,000-lesson edit)."""
-    from trainkit import render, search
+    from trainkit import search
 
     monkeypatch.setattr(search, "PART_PAGES", 3)
-    files = {f"courses/c{n}/course.yaml": f"title: Course {n}\nlessons: [a, b]\n"
-             for n in range(6)}
-    files.update({f"courses/c{n}/{slug}.md": f"---\ntitle: {slug} of {n}\n---\nText {n}.\n"
-                  for n in range(6) for slug in "ab"})
-    source, out = make_site(files), tmp_path / "out"
+    source, out = make_site(_two_lesson_courses(6)), tmp_path / "out"
     build(source, out, jobs=2)
     pages = [p.relative_to(out).as_posix() for p in out.glob("**/*.html")
              if not p.relative_to(out).as_posix().startswith("pagefind/")]
     number = search._part_numbers(pages)
     last = max(range(6), key=lambda n: number[f"courses/c{n}/index.html"])
-    made_all, begun = [False], []
-    real_discovery, real_pagefind = render.discovery_files, search._run_pagefind
-    monkeypatch.setattr(render, "discovery_files", lambda *a, **k: made_all.__setitem__(
-        0, True) or real_discovery(*a, **k))  # (made once every page is)
-    monkeypatch.setattr(search, "_run_pagefind", lambda pages, *a: begun.append(
-        (made_all[0], [path for path, _ in pages])) or real_pagefind(pages, *a))
+    begun = _watch_pagefind(monkeypatch)
     lesson = source / f"courses/c{last}/b.md"
     lesson.write_text(lesson.read_text() + "\nA new line.\n")
     build(source, out, jobs=2)
     edited = [done for done, paths in begun if f"courses/c{last}/b/index.html" in paths]
     assert edited == [False]  # begun before the last page was made
-    monkeypatch.setattr(render, "discovery_files", real_discovery)
-    monkeypatch.setattr(search, "_run_pagefind", real_pagefind)
+    monkeypatch.undo()
+    monkeypatch.setattr(search, "PART_PAGES", 3)
     shutil.rmtree(source / CACHE_DIR)
     build(source, tmp_path / "clean", jobs=2)
     assert _files(out) == _files(tmp_path / "clean")
