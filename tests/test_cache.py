@@ -460,6 +460,32 @@ def test_pagefind_processes_run_side_by_side_only_while_their_pages_fit(make_sit
     assert len(list((tmp_path / "tight").glob("pagefind/**/pagefind-entry.json"))) >= 4
 
 
+def test_a_site_is_built_without_search_when_pagefind_fails(make_site, tmp_path,
+                                                            monkeypatch):
+    """When Pagefind cannot index the parts (gone, or stopping each time), the site is
+    built without its search index, with one warning saying why. (A part that failed
+    while the pages were still being made is tried once more at the end.)"""
+    from trainkit import search
+
+    monkeypatch.setattr(search, "PART_PAGES", 3)
+    real, calls = search._run_pagefind, []
+
+    def failing(pages, read, language):
+        calls.append(len(pages))
+        if len(calls) > 1:
+            raise search.SearchUnavailable("Pagefind stopped")
+        return real(pages, read, language)
+
+    monkeypatch.setattr(search, "_run_pagefind", failing)
+    source, out = make_site(_two_lesson_courses(6)), tmp_path / "out"
+    result = build(source, out, jobs=2)
+    assert [p.format() for p in result.problems if "search" in p.message] == [
+        "trainkit.yaml:1: warning: the search index was not built: Pagefind stopped"]
+    assert (out / "courses/c1/a/index.html").is_file()
+    assert not (out / "pagefind/trainkit-parts.json").exists()
+    assert len(calls) >= 2
+
+
 def test_the_largest_part_that_fits_is_indexed_next():
     """Parts are not indexed in their order but largest first, each beside another as
     long as their pages fit in the room: two large parts in a row used to leave one
