@@ -19,9 +19,9 @@ Pagefind index of some courses (a course never spans two parts): ``pagefind/`` h
 the first, ``pagefind/part-N/`` the others, and ``pagefind/trainkit-parts.json`` lists
 them for ``search.js``, which merges them into one search (Pagefind's ``mergeIndex``).
 So an edit re-indexes only the part holding the pages it changed, the parts are indexed
-in parallel (one Pagefind process each, ``--jobs`` at a time, as long as they hold
-:data:`PAGES_AT_ONCE` pages between them: each is single-threaded), and no Pagefind
-process holds more than one part of the site in memory.
+in parallel, largest first (one Pagefind process each, ``--jobs`` at a time, as long as
+they hold :data:`PAGES_AT_ONCE` pages between them: each is single-threaded), and no
+Pagefind process holds more than one part of the site in memory.
 """
 
 from __future__ import annotations
@@ -120,35 +120,13 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
     parts, keys, kept = _plan(chosen, language, cache)
     room = ahead.room if ahead is not None else _Room(PAGES_AT_ONCE, jobs)
     folders = [""] + [f"part-{n}/" for n in range(1, len(parts))]
-    waiting = {i: len(parts[i]) for i in range(len(parts))
-               if not kept[i] and keys[i] not in begun}
-    done: queue.SimpleQueue[tuple[int, dict[str, bytes] | BaseException | None]] = \
-        queue.SimpleQueue()
-
-    def index_waiting() -> None:
-        """In each thread: the largest part waiting that fits beside those running, until
-        none is left (so that two large parts do not hold the others up one by one)."""
-        try:
-            while (taken := room.take(waiting)) is not None:
-                i, pages = taken
-                try:
-                    done.put((i, _index_part(parts[i], keys[i], read, language, cache)))
-                except BaseException as exc:
-                    room.stop(waiting)
-                    done.put((i, exc))
-                finally:
-                    room.give_back(pages)
-        finally:
-            done.put((-1, None))
-
-    to_index = set(waiting)
-    threads = [threading.Thread(target=index_waiting, daemon=True, name="trainkit-index")
-               for _ in range(min(max(jobs, 1), len(waiting)))]
-    for thread in threads:
-        thread.start()
+    made = _LargestFirst({i: len(parts[i]) for i in range(len(parts))
+                          if not kept[i] and keys[i] not in begun},
+                         lambda i: _index_part(parts[i], keys[i], read, language, cache),
+                         room, jobs)
     try:
         for i in range(len(parts)):  # the parts Pagefind need not make, meanwhile
-            if i in to_index:
+            if i in made.parts:
                 continue
             files = None
             if keys[i] in begun:
@@ -162,27 +140,68 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
                 with room.held(len(parts[i])):
                     files = _index_part(parts[i], keys[i], read, language, cache)
             _put_part(folders[i], files, sink)
-        failure, running = None, len(threads)
-        while running:  # each part's files as soon as they are made
-            i, made = done.get()
-            if i < 0:
-                running -= 1
-            elif isinstance(made, BaseException):
-                failure = failure or made
-            elif failure is None and made is not None:
-                _put_part(folders[i], made, sink)
-        if failure is not None:
-            raise failure
+        for i, files in made:
+            _put_part(folders[i], files, sink)
     except SearchUnavailable as exc:
         return [warning(CONFIG_FILE, 1, f"the search index was not built: {exc}")]
     finally:
-        room.stop(waiting)
-        for thread in threads:
-            thread.join()
+        made.close()
     if cache is not None:
         cache.keep_search_indexes(keys)
     sink(Page(BUNDLE + PARTS, json.dumps({"parts": folders[1:]}).encode()))
     return []
+
+
+class _LargestFirst:
+    """Parts indexed by ``jobs`` threads as soon as this is made, each thread taking the
+    largest part waiting that fits beside those running (in their own order, two large
+    parts in a row ran one after the other). Iterating gives each part's number and
+    files as soon as they are made; after a failure no other part is begun, and the
+    first failure is raised once the parts running have stopped."""
+
+    def __init__(self, sizes: dict[int, int], index: Callable[[int], dict[str, bytes]],
+                 room: "_Room", jobs: int) -> None:
+        self.parts = frozenset(sizes)
+        self._waiting, self._index, self._room = dict(sizes), index, room
+        self._done: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, daemon=True,
+                                          name="trainkit-index")
+                         for _ in range(min(max(jobs, 1), len(sizes)))]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (taken := self._room.take(self._waiting)) is not None:
+                number, pages = taken
+                try:
+                    self._done.put((number, self._index(number)))
+                except BaseException as exc:
+                    self._room.stop(self._waiting)
+                    self._done.put((number, exc))
+                finally:
+                    self._room.give_back(pages)
+        finally:
+            self._done.put((-1, None))  # (this thread is done)
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, bytes]]]:
+        failure, running = None, len(self._threads)
+        while running:
+            number, made = self._done.get()
+            if number < 0:
+                running -= 1
+            elif isinstance(made, BaseException):
+                failure = failure or made
+            elif failure is None:
+                yield number, made
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        """Begin no other part, and wait for those running."""
+        self._room.stop(self._waiting)
+        for thread in self._threads:
+            thread.join()
 
 
 def _put_part(folder: str, files: dict[str, bytes], sink: Callable[[Page], None]) -> None:
