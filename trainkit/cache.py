@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 from . import __version__
-from .write import save_pickle, stamp
+from .write import Stamp, save_pickle, stamp
 
 if TYPE_CHECKING:
     import jinja2
@@ -406,7 +406,7 @@ class BuiltPages:
     """Names this build's records, in the records and in the manifest of its output."""
     last_token: str | None = None
     """That of the records loaded."""
-    stamps: Mapping[str, Any] = field(default_factory=dict)
+    stamps: Mapping[str, Stamp] = field(default_factory=dict)
     """The stat each file of ``out`` had just after the build these records come from
     (see :meth:`trust`)."""
     spare: Path | None = None
@@ -432,7 +432,7 @@ class BuiltPages:
                    checklists=Carried(found.get("checklists", {})), marker=marker,
                    token=os.urandom(8).hex(), last_token=found.get("token"))
 
-    def trust(self, token: str | None, stamps: Mapping[str, Any]) -> None:
+    def trust(self, token: str | None, stamps: Mapping[str, Stamp]) -> None:
         """The manifest of the output (see :mod:`trainkit.uptodate`): written by the
         build that made these records (``token``), it gives the stat each output file
         had just after that build. A page whose file still has it holds the bytes
@@ -446,8 +446,8 @@ class BuiltPages:
         """When the output's file of ``path`` is still the one the last build made from
         inputs hashing to ``key``: whether it opted into the search index (it is then
         recorded again, as :meth:`reuse` does); otherwise None."""
-        record = self.records.last.get(path)
-        if record is None or record[0] != key or path not in self.stamps:
+        record = self._made_from(path, key)
+        if record is None or path not in self.stamps:
             return None
         try:
             now = stamp(os.stat(os.path.join(self.out, path)))
@@ -459,17 +459,22 @@ class BuiltPages:
         self.taken.add(path)
         return record[2]
 
+    def _made_from(self, path: str, key: str) -> tuple[str, bytes, bool] | None:
+        """The last build's record of ``path`` when it made it from inputs hashing to
+        ``key``."""
+        record = self.records.last.get(path)
+        return record if record is not None and record[0] == key else None
+
     def same(self, path: str, key: str) -> bool:
         """Whether the last build made ``path`` from inputs hashing to ``key`` (so that
-        :meth:`reuse` will most likely take it)."""
-        record = self.records.last.get(path)
-        return record is not None and record[0] == key
+        :meth:`kept` or :meth:`reuse` will most likely take it)."""
+        return self._made_from(path, key) is not None
 
     def reuse(self, path: str, key: str) -> bytes | None:
         """The bytes the last build wrote to ``path`` from inputs hashing to ``key``
         (recorded again for the next build), or None."""
-        record = self.records.last.get(path)
-        if record is None or record[0] != key:
+        record = self._made_from(path, key)
+        if record is None:
             return None
         content = _read_or_none(os.path.join(self.out, path))
         in_out = content is not None
