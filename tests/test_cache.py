@@ -199,6 +199,48 @@ def test_an_edit_indexes_only_the_part_of_the_index_it_changed(make_site, tmp_pa
     assert sum(map(len, indexed)) < len(list(out.glob("**/index.html")))
 
 
+def test_a_new_course_is_indexed_alone_and_the_other_parts_are_kept(make_site, tmp_path,
+                                                                   monkeypatch):
+    """Adding a course re-indexes the part it lands in, not every part: with a fixed
+    count of parts, one more course could change the count, and with it every part
+    (at 10,000 lessons, all of Pagefind's 30 CPU-seconds again)."""
+    from trainkit import search
+
+    monkeypatch.setattr(search, "PART_PAGES", 3)  # each course (3 pages) in a part alone
+    source, out = make_site(_two_lesson_courses(8)), tmp_path / "out"
+    build(source, out, jobs=2)
+    begun = _watch_pagefind(monkeypatch)
+    write_files(source, {path.replace("c0", "c8"): text.replace(" 0", " 8")
+                         for path, text in _two_lesson_courses(1).items()})
+    build(source, out, jobs=2)
+    with_courses = [paths for _, paths in begun if any(p.startswith("courses/") for p in paths)]
+    assert with_courses == [["courses/c8/index.html", "courses/c8/a/index.html",
+                             "courses/c8/b/index.html"]]
+    assert b"a of 8" in (out / "courses/c8/a/index.html").read_bytes()
+
+
+def test_the_index_parts_hold_whole_courses_and_at_most_part_pages(monkeypatch):
+    from trainkit import search
+
+    monkeypatch.setattr(search, "PART_PAGES", 20)
+    sizes = {f"course-{n}": 1 + n * 7 % 9 for n in range(60)}  # 1 to 9 pages each
+    sizes["big"] = 25  # more than a part: alone in one
+    paths = ["index.html", "library/index.html"] + [
+        f"courses/{slug}/{i}/index.html" for slug, size in sizes.items() for i in range(size)]
+    number = search._part_numbers(paths)
+    assert number["index.html"] == number["library/index.html"] == 0
+    of_course: dict[str, set[int]] = {}
+    for path in paths[2:]:
+        of_course.setdefault(path.split("/")[1], set()).add(number[path])
+    assert all(len(parts) == 1 for parts in of_course.values())  # a course is in one part
+    pages: dict[int, int] = {}
+    for path in paths[2:]:
+        pages[number[path]] = pages.get(number[path], 0) + 1
+    assert sorted(pages) == list(range(1, len(pages) + 1))  # numbered without gaps
+    assert pages[number[paths[-1]]] == 25
+    assert all(size <= 20 for n, size in pages.items() if n != number[paths[-1]])
+    assert len(pages) <= 2 * -(-sum(sizes.values()) // 20)  # and not cut needlessly small
+
 def test_a_build_after_an_edit_renders_only_the_pages_that_show_it(make_site, tmp_path,
                                                                   monkeypatch):
     import jinja2

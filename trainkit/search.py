@@ -14,7 +14,7 @@ because that API reads one answer every 100 ms: 5 s for 50 pages, 100 s for 1,00
 Here the pages are sent one after another from a thread while the answers are
 read as they come.
 
-A large site's index is made in parts of about :data:`PART_PAGES` pages, each a whole
+A large site's index is made in parts of at most :data:`PART_PAGES` pages, each a whole
 Pagefind index of some courses (a course never spans two parts): ``pagefind/`` holds
 the first, ``pagefind/part-N/`` the others, and ``pagefind/trainkit-parts.json`` lists
 them for ``search.js``, which merges them into one search (Pagefind's ``mergeIndex``).
@@ -33,7 +33,6 @@ import os
 import queue
 import subprocess
 import threading
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -48,12 +47,12 @@ BUNDLE = "pagefind/"
 """Where the index goes in the output."""
 PARTS = "trainkit-parts.json"
 """In the bundle: the folders of the other parts, relative to it."""
-PART_PAGES = 250
-"""About how many pages one part of the index holds (courses are spread over the parts
-by a hash of their slug: at 10,000 lessons, 100 to 400). Larger parts would load a
-little faster in the reader's browser (first search of a 10,000-lesson site: 1.2–1.6 s
-with parts of 500, 1.7–2.2 s with 250, at 50 ms a request) but take more memory to
-make, two at a time (see :data:`PAGES_AT_ONCE`)."""
+PART_PAGES = 350
+"""At most this many pages in one part of the index (unless one course has more; see
+:func:`_part_numbers`: at 10,000 lessons, 44 parts of 84 to 336 pages, most over 175).
+Larger parts would load a little faster in the reader's browser (first search of a
+10,000-lesson site: 1.2–1.6 s with parts of 500, 1.7–2.2 s with 250, at 50 ms a
+request) but take more memory to make, two at a time (see :data:`PAGES_AT_ONCE`)."""
 PAGES_AT_ONCE = 650
 """At most this many pages in the Pagefind processes running side by side (unless one
 part alone is larger): Pagefind holds ~12 MB and about 0.3 MB a page until its index is
@@ -62,9 +61,9 @@ largest that fits (see :meth:`_Room.take`), so this costs no time: in their own 
 two large parts in a row ran one after the other (room for 600 pages: 17% slower)."""
 AHEAD_PAGES = PART_PAGES
 """At most this many pages in a part begun ahead (see :class:`Ahead`), beside a build
-that still holds the whole site: Pagefind takes ~12 MB and 0.27 MB a page, and a
-10,000-lesson site's parts hold 105 to 462 pages. Larger parts wait until the site is let
-go of (the peak of a cold 10,000-lesson build was 422 MB with any part begun ahead)."""
+that still holds the whole site: Pagefind takes ~12 MB and 0.27 MB a page. Larger parts
+(only a course of more pages) wait until the site is let go of: the peak of a cold
+10,000-lesson build was 422 MB with a 462-page part begun ahead."""
 MARKER = b"data-pagefind-body"
 TIMEOUT = 120.0
 NOT_CONTENT = ("[hidden]", "nav", "form", "button", "script", "template")
@@ -366,19 +365,59 @@ def _parts(pages: Chosen) -> list[Chosen]:
 
 
 def _part_numbers(paths: list[str]) -> dict[str, int]:
-    """Which part of about PART_PAGES each page is in. Part 0 holds the pages that are
-    not in a course (home, paths, library: few, and they change with every lesson, since
-    they show each lesson's progress); each course (``courses/<slug>/…``) is in one of
-    the others, chosen by a hash of its slug, so that it stays there as courses come and
-    go. (Part numbers with no course are skipped.)"""
-    if len(paths) <= PART_PAGES:
-        return dict.fromkeys(paths, 0)
-    in_courses = [path for path in paths if path.startswith("courses/")]
-    count = -(-len(in_courses) // PART_PAGES)
+    """Which part each page is in. Part 0 holds the pages that are not in a course (home,
+    paths, library: few, and they change with every lesson, since they show each
+    lesson's progress); the courses (``courses/<slug>/…``) are in the others, a course
+    never in two.
+
+    The courses are put in order by a hash of their slug and the order is cut in two,
+    by the hash's first bit, as long as a piece holds more than :data:`PART_PAGES`
+    pages, then each half by the next bit, and so on: every part has at most that many
+    pages (unless one course alone has more), and most over half as many. Whether a
+    piece is cut depends only on the courses in it, so a course added or removed
+    changes only the part it is in (or the piece around it, when that must now be cut
+    or need not be any more): the other parts keep their pages, and their index is taken
+    from the cache. (A count of parts, with each course in the part its hash picked,
+    gave parts of 105 to 462 pages at 10,000 lessons, and one more course could change
+    the count, and with it every part.)"""
     number = dict.fromkeys(paths, 0)
-    for path in in_courses:
-        number[path] = 1 + zlib.crc32(path.split("/", 2)[1].encode()) % count
+    if len(paths) <= PART_PAGES:
+        return number
+    sizes: dict[str, int] = {}
+    for path in paths:
+        if path.startswith("courses/"):
+            slug = path.split("/", 2)[1]
+            sizes[slug] = sizes.get(slug, 0) + 1
+    ordered = sorted((_slug_hash(slug), slug) for slug in sizes)
+    part: dict[str, int] = {}
+    for n, piece in enumerate(_cut([(h, slug, sizes[slug]) for h, slug in ordered]), 1):
+        part.update((slug, n) for _, slug, _ in piece)
+    for path in paths:
+        if path.startswith("courses/"):
+            number[path] = part[path.split("/", 2)[1]]
     return number
+
+
+_HASH_BITS = 64
+
+
+def _slug_hash(slug: str) -> int:
+    return int.from_bytes(hashlib.sha256(slug.encode("utf-8")).digest()[:_HASH_BITS // 8],
+                          "big")
+
+
+def _cut(courses: list[tuple[int, str, int]], bit: int = _HASH_BITS - 1,
+         ) -> Iterator[list[tuple[int, str, int]]]:
+    """The pieces of ``courses`` (hash, slug, pages; in the order of their hashes, which
+    agree on every bit above ``bit``), each of at most PART_PAGES pages or one course."""
+    if not courses:
+        return
+    if len(courses) == 1 or bit < 0 or sum(size for _, _, size in courses) <= PART_PAGES:
+        yield courses
+        return
+    half = next((i for i, (h, _, _) in enumerate(courses) if h >> bit & 1), len(courses))
+    yield from _cut(courses[:half], bit - 1)
+    yield from _cut(courses[half:], bit - 1)
 
 
 INDEX_FORMAT = 2
