@@ -199,6 +199,53 @@ def test_an_edit_indexes_only_the_part_of_the_index_it_changed(make_site, tmp_pa
     assert sum(map(len, indexed)) < len(list(out.glob("**/index.html")))
 
 
+def test_the_search_parts_an_edit_leaves_alone_are_kept_unread_unless_touched(
+        make_site, tmp_path, monkeypatch):
+    """A part of the index with the same pages as in the last build is left in the output
+    as that build wrote it: neither taken from the cache nor compared with the output
+    (11,000 files at 10,000 lessons), while its files have the stat recorded then."""
+    from trainkit import search, write
+
+    monkeypatch.setattr(search, "PART_PAGES", 3)
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the times of fresh files too
+    source, out = make_site(_two_lesson_courses(4)), tmp_path / "out"
+    build(source, out, jobs=2)
+    parts = {p.parent.relative_to(out).as_posix() + "/"
+             for p in out.glob("pagefind/part-*/pagefind-entry.json")}
+    assert len(parts) >= 3
+    compared: list[str] = []
+    real_read, real_index = write._read, BodyCache.search_index
+    monkeypatch.setattr(write, "_read", lambda file: compared.append(file) or real_read(file))
+    taken: list[str] = []
+    monkeypatch.setattr(BodyCache, "search_index",
+                        lambda self, key: taken.append(key) or real_index(self, key))
+
+    def edit_and_build(n: int) -> list[str]:
+        compared.clear()
+        lesson = source / f"courses/c{n}/a.md"
+        lesson.write_text(lesson.read_text() + "\nA new line.\n")
+        build(source, out, jobs=2)
+        return [f for f in compared if "/pagefind/part-" in f]
+
+    read_parts = {f.split("/pagefind/")[1].split("/")[0] + "/" for f in edit_and_build(1)}
+    assert len(read_parts) <= 1  # at most the edited course's part
+    manifest = uptodate.last(source, out)
+    assert manifest is not None
+    part_keys = {folder: key for folder, key in manifest.snapshots.items()
+                 if folder.startswith("pagefind/part-")}
+    assert len(part_keys) == len(parts) and not set(taken) & set(part_keys.values())
+    touched = next(p for p in sorted(out.glob("pagefind/part-*/pagefind-entry.json"))
+                   if p.parent.name + "/" not in read_parts)
+    good = touched.read_bytes()
+    touched.write_bytes(good.replace(b"{", b"[", 1))  # by hand: the same size
+    edit_and_build(2)
+    assert touched.read_bytes() == good
+    assert part_keys[f"pagefind/{touched.parent.name}/"] in taken  # (from the cache)
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, tmp_path / "clean", jobs=2)
+    assert _files(out) == _files(tmp_path / "clean")
+
+
 def test_a_new_course_is_indexed_alone_and_the_other_parts_are_kept(make_site, tmp_path,
                                                                    monkeypatch):
     """Adding a course re-indexes the part it lands in, not every part: with a fixed

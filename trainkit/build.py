@@ -164,7 +164,8 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
                ) -> tuple[Counts, list[Problem], dict[str, str], str]:
     """Every file of the site into ``output``, pages as they are made. Returns what the
     next build needs to know it is up to date: the counts, the problems, each
-    snapshot's render key, and the token of the page records saved."""
+    folder's key (each snapshot's, each search part's), and the token of the page
+    records saved."""
     chosen: Chosen = []  # the pages for the search index, with their digests
     pages = 0
     built = BuiltPages.open(source, output.out, uptodate.code(), spare=output.staging,
@@ -230,10 +231,11 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     del built  # (~15 MB at 10,000 lessons)
     cache.release_bodies()
     stop_workers()  # (older versions may have started them again: none waits beside Pagefind)
-    unindexed = index_pages(chosen, output.read,
-                            lambda page: output.put(page.path, page.content),
-                            language, cache, jobs, ahead)
+    unindexed, part_keys = index_pages(chosen, output.read,
+                                       lambda page: output.put(page.path, page.content),
+                                       language, cache, jobs, ahead,
+                                       uptodate.as_before(manifest, output.out, output.keep))
     problems = sorted(set(problems + unindexed))
     if has_errors(problems, strict):
         raise ContentError(problems)
-    return counts, problems, keys, token
+    return counts, problems, {**keys, **part_keys}, token

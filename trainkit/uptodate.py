@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .cache import CACHE_DIR
@@ -53,7 +54,9 @@ class Manifest:
     """The build's warnings, reported again by a build that does nothing."""
     counts: Counts
     snapshots: dict[str, str]
-    """The render key of each snapshot written, by its output folder (``v/<label>/``)."""
+    """The key each folder of the output was written from, by the folder: the render key
+    of each snapshot (``v/<label>/``) and of each part of the search index but the first
+    (``pagefind/part-N/``)."""
     pages: str | None = None
     """The token of the page records the build saved (see :class:`~trainkit.cache.BuiltPages`)."""
 
@@ -190,6 +193,38 @@ def trusted(manifest: Manifest | None, snapshots: dict[str, str]) -> Trusted | N
     same = tuple(folder for folder, key in snapshots.items()
                  if manifest.snapshots.get(folder) == key)
     return Trusted(same, manifest.output) if same else None
+
+
+def as_before(manifest: Manifest | None, out: Path, keep: Callable[[str], None],
+              ) -> Callable[[str, str], bool] | None:
+    """For a folder of the output (two levels deep) and the key it is written from now:
+    when the last build wrote it from that key and its files still have the stat
+    recorded, ``keep`` each of them and say so (they hold the bytes wanted: they are
+    neither read nor written)."""
+    if manifest is None:
+        return None
+    last = manifest
+    grouped: dict[str, list[str]] = {}
+    top = os.fspath(out) + os.sep
+
+    def keep_folder(folder: str, key: str) -> bool:
+        if last.snapshots.get(folder) != key:
+            return False
+        if not grouped:  # (once: 30,000 names at 10,000 lessons)
+            for name in last.output:
+                grouped.setdefault("/".join(name.split("/", 2)[:2]) + "/", []).append(name)
+        names = grouped.get(folder, ())
+        try:
+            if not names or any(stamp(os.stat(top + name)) != last.output[name]
+                                for name in names):
+                return False
+        except OSError:
+            return False
+        for name in names:
+            keep(name)
+        return True
+
+    return keep_folder
 
 
 def forget(source: Path) -> None:

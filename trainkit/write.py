@@ -98,7 +98,7 @@ class Output:
 
     def keep(self, name: str) -> None:
         """The output's own file of that name, known to hold the bytes wanted."""
-        self._put(name, _Data(file=Path(self._old + name)), as_before=True)
+        self._put(name, _Data(file=self._old + name), as_before=True)
 
     def put_all(self, pages: Iterable[Page], copies: Iterable[tuple[Path, str]] = (),
                 trusted: Trusted | None = None) -> None:
@@ -214,14 +214,14 @@ class Trusted:
 class _Data:
     """Bytes to write, either held in memory or read from a source file."""
 
-    def __init__(self, content: bytes | None = None, file: Path | None = None) -> None:
-        self.content, self.file = content, file
+    def __init__(self, content: bytes | None = None, file: Path | str | None = None) -> None:
+        self.content, self.file = content, file  # (a str for the output's own: no parsing)
 
     def read(self) -> bytes:
-        return self.content if self.content is not None else self.file.read_bytes()  # type: ignore[union-attr]
+        return self.content if self.content is not None else _read(os.fspath(self.file))  # type: ignore[arg-type]
 
     def size(self) -> int:
-        return len(self.content) if self.content is not None else self.file.stat().st_size  # type: ignore[union-attr]
+        return len(self.content) if self.content is not None else os.stat(self.file).st_size  # type: ignore[arg-type]
 
     def write_to(self, target: str) -> None:
         if self.content is not None:
