@@ -40,6 +40,39 @@ def test_a_cached_build_is_byte_identical_to_a_clean_one(make_site, tmp_path):
     assert b"First moves" in warm["courses/basics/welcome/index.html"]
 
 
+def test_pages_are_made_again_when_an_upgraded_markdown_renders_them_differently(
+        make_site, tmp_path, monkeypatch):
+    """A page is recognised as unchanged by a digest of its bodies' cache keys, not of
+    their HTML: the digest also names what renders them, so that after an upgrade of
+    Python-Markdown (or nh3, or trainkit) a body rendered anew under the same key is
+    not taken for the old one, and its page is made again."""
+    import markdown
+
+    from trainkit import render
+
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the times of fresh files too
+    source, out = make_site({}), tmp_path / "out"
+    build(source, out, jobs=1)
+    real = render._render_one
+    monkeypatch.setattr(render, "_render_one", lambda *a: replace_html(real(*a)))
+    monkeypatch.setattr(markdown, "__version__", markdown.__version__ + ".post1")
+    render._renderer.cache_clear()
+    write_files(source, {"static/notes.txt": "Something to build.\n"})  # (no page shows it)
+    try:
+        build(source, out, jobs=1)
+    finally:
+        render._renderer.cache_clear()
+    assert b"<p>Upgraded.</p>" in (out / "courses/basics/welcome/index.html").read_bytes()
+
+
+def replace_html(rendered):
+    from dataclasses import replace
+
+    from trainkit.markdown_ext import pack
+
+    return replace(rendered, packed=pack(rendered.html + "\n<p>Upgraded.</p>"))
+
+
 def test_a_cached_lesson_still_fails_when_its_link_target_disappears(make_site, tmp_path, cli):
     source = make_site({
         "courses/basics/second.md": "---\ntitle: Second\n---\nBack to [welcome](welcome.md).\n",

@@ -88,11 +88,13 @@ class InputsDigest:
     :class:`~trainkit.model.VersionInfo` pickles its pages sorted). Each object is
     pickled once per build: lessons appear in many pages' inputs."""
 
-    def __init__(self, salt: str) -> None:
+    def __init__(self, salt: str, known: Mapping[int, tuple[object, bytes]] = {}) -> None:
         self._salt = salt.encode("utf-8")
-        self._known: dict[int, tuple[object, bytes]] = {}
+        self._known: dict[int, tuple[object, bytes]] = dict(known)
         """By id: an object (held, so that its id is not reused) and its digest. Not
-        tuples and strings: most are made for one page, and cost little to hash again."""
+        tuples and strings: most are made for one page, and cost little to hash again.
+        ``known`` gives some from the start, made from what the objects are made from
+        (see :attr:`trainkit.render.Bodies.digests`)."""
 
     def __call__(self, inputs: tuple[Any, ...]) -> str:
         digest = hashlib.sha256(self._salt)
