@@ -66,6 +66,23 @@ def test_any_change_builds_again(make_site, cli, tmp_path, trusted, change):
         assert "Lost here" in (built / "404.html").read_text()
 
 
+def test_an_upgraded_dependency_builds_again(make_site, cli, tmp_path, trusted, monkeypatch):
+    """After ``pip install -U markdown`` (or nh3, Jinja, PyYAML, Pagefind), the site is
+    built again, not reported unchanged: the new version may render it differently."""
+    package = tmp_path / "libs/fake_markdown"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("VERSION = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "libs"))
+    monkeypatch.setattr(uptodate, "DEPENDENCIES", ("fake_markdown",))
+    source, out = make_site(WARNED), tmp_path / "out"
+    assert cli("build", "--source", source, "--out", out).exit_code == 0
+    assert "Nothing changed" in cli("build", "--source", source, "--out", out).output
+    (package / "__init__.py.new").write_text("VERSION = 2\n")  # as pip writes it: anew
+    (package / "__init__.py.new").replace(package / "__init__.py")
+    again = cli("build", "--source", source, "--out", out)
+    assert again.exit_code == 0 and "Built 9 pages" in again.output
+
+
 def test_a_file_saved_just_before_a_build_is_looked_at_next_time(make_site, cli, tmp_path):
     # Without the fixture: every file was saved a moment ago, within the file system's
     # timestamp resolution of what the build read, so none is trusted to be unchanged.

@@ -65,14 +65,29 @@ def _key(out: Path, strict: bool) -> tuple[object, ...]:
     return (__version__, sys.version, os.fspath(out.resolve()), strict, code())
 
 
+DEPENDENCIES = ("markdown", "nh3", "jinja2", "markupsafe", "yaml", "pagefind_bin")
+"""The packages whose upgrade can change the output (what renders Markdown, cleans
+upline HTML, fills the templates, reads front matter, and indexes the pages)."""
+
+
 def code() -> tuple[tuple[str, Stamp], ...]:
-    """trainkit's own files (its code and built-in theme): an upgrade or an edit to them
-    (in a source checkout) changes every page."""
+    """trainkit's own files (its code and built-in theme), and the first file of each of
+    :data:`DEPENDENCIES` (an upgrade writes it anew): an upgrade or an edit to them (in a
+    source checkout) changes every page."""
+    from importlib.util import find_spec
+
     from .theme import PACKAGE_DIR, default_theme_dir  # (no Jinja: it is imported lazily)
 
     found: dict[str, Stamp] = {}
     _walk(str(PACKAGE_DIR), "", found)
     _walk(str(default_theme_dir()), "theme/", found)
+    for name in DEPENDENCIES:
+        try:
+            spec = find_spec(name)  # (found, not imported)
+            if spec is not None and spec.origin:
+                found[f"//{name}"] = stamp(os.stat(spec.origin))
+        except (ImportError, ValueError, OSError):
+            pass
     return tuple(sorted(found.items()))
 
 
