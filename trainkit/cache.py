@@ -13,6 +13,7 @@ renders only the pages whose context it changed.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import io
 import os
@@ -362,12 +363,20 @@ class Shelf:
 
     @staticmethod
     def open(folder: Path) -> tuple["Shelf", dict[str, Any]]:
-        """The shelf, and every entry its files hold."""
+        """The shelf, and every entry its files hold. (Loaded with the cycle collector
+        off: the entries hold no cycles, and collections while a million objects were
+        made took 40 ms of the 250 of loading a 10,000-lesson site's caches.)"""
         shelf, found = Shelf(folder), {}
-        for i in range(SHARDS):
-            part = load_pickle(folder / f"{i}.pickle")
-            shelf.keys.append(frozenset(part))
-            found.update(part)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for i in range(SHARDS):
+                part = load_pickle(folder / f"{i}.pickle")
+                shelf.keys.append(frozenset(part))
+                found.update(part)
+        finally:
+            if collecting:
+                gc.enable()
         return shelf, found
 
     def save(self, now: Mapping[str, Any], last: Mapping[str, Any]) -> None:

@@ -15,7 +15,7 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, cast
 
 import jinja2
 from markupsafe import Markup
@@ -220,11 +220,12 @@ def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str], workers: in
     for i, rendered in zip(missing, _render_all([jobs[i] for i in missing], targets, workers)):
         results[i] = rendered
         cache.put(keys[i], rendered)
+    bodies = cast("list[Rendered]", results)  # (every one is there now)
     if digests is not None:
         salt = _renderer()
-        for key, rendered in zip(keys, results):
-            digests[id(rendered)] = (rendered, _body_digest(salt, key, rendered))  # type: ignore[arg-type]
-    return results  # type: ignore[return-value]
+        for key, body in zip(keys, bodies):
+            digests[id(body)] = (body, _body_digest(salt, key, body))
+    return bodies
 
 
 @functools.cache
