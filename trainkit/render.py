@@ -81,7 +81,7 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
     without making their context. With ``order``, given the output paths of the pages,
     they are made in the order of the sort key it returns (the search index's parts one
     after another: see :class:`trainkit.search.Ahead`)."""
-    bodies, problems = render_bodies(site, jobs, cache)
+    bodies, problems = render_bodies(site, jobs, cache, digests=built is not None)
     fingerprint = theme.fingerprint()
     env = environment(theme) if cache is None else cache.environment(theme, fingerprint)
     memo = cache.memo if cache is not None else Carried()
@@ -156,9 +156,12 @@ def _render(env: jinja2.Environment, context: pages.Context) -> bytes:
     return env.get_template(context["template"]).render(context).encode("utf-8")
 
 
-def render_bodies(site: Site, jobs: int = 1,
-                  cache: BodyCache | None = None) -> tuple[Bodies, list[Problem]]:
-    """Render every Markdown body; in ``jobs`` worker processes for a large site."""
+def render_bodies(site: Site, jobs: int = 1, cache: BodyCache | None = None,
+                  digests: bool = False) -> tuple[Bodies, list[Problem]]:
+    """Render every Markdown body; in ``jobs`` worker processes for a large site. With
+    ``digests``, and the cache, the bodies come with their digests (see
+    :attr:`Bodies.digests`: only a build that compares pages with the last one's needs
+    them, not serve)."""
     def job(markdown: bytes, source: str, body_line: int, page_url: str, owner: str,
             upline: Upline | None) -> BodyJob:
         untrusted = site.config.safe or (upline is not None and not upline.trusted)
@@ -171,9 +174,9 @@ def render_bodies(site: Site, jobs: int = 1,
                         s.target, s.upline) for s in section_list]
     note_jobs = [job(l.note.encode(), l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
                  for l in site.links]
-    digests: dict[int, tuple[Rendered, bytes]] = {}
+    known: dict[int, tuple[Rendered, bytes]] = {}
     results = iter(render_markdown([*lesson_jobs, *section_jobs, *note_jobs], site.targets,
-                                   jobs, cache, digests))
+                                   jobs, cache, known if digests else None))
     lessons = {key: next(results) for key in site.lessons}
     sections = {s.source: next(results) for s in section_list}
     notes = {l.source: next(results) for l in site.links}
@@ -181,7 +184,7 @@ def render_bodies(site: Site, jobs: int = 1,
                 for p in r.problems]
     problems += _check_anchors(site, lessons, sections, notes)
     problems += _check_placements(site, lessons)
-    return Bodies(lessons, sections, notes, digests), problems
+    return Bodies(lessons, sections, notes, known), problems
 
 
 @dataclass(frozen=True, slots=True)
