@@ -95,6 +95,10 @@ def environment(theme: Theme, compiled: Path | None = None) -> jinja2.Environmen
         loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         bytecode_cache=bytecode,
+        # A theme's edit makes a new environment (its fingerprint changes: see
+        # BodyCache.environment), so Jinja need not stat each template again on every
+        # page: 21,000 stats in a 10,000-lesson build.
+        auto_reload=False,
     )
     env.filters["minutes"] = format_minutes
     return env
