@@ -688,14 +688,42 @@ def test_a_build_reads_again_only_the_files_that_changed(make_site, tmp_path, mo
     build(source, out, jobs=1)
     read: list[str] = []
     real = loader.read_text
-    monkeypatch.setattr(loader, "read_text", lambda file, name: read.append(name)
-                        or real(file, name))
+    monkeypatch.setattr(loader, "read_text", lambda file, name, *a: read.append(name)
+                        or real(file, name, *a))
     third = source / "courses/basics/third.md"
     third.write_text("---\ntitle: Third, renamed\n---\nThird.\n")
     build(source, out, jobs=1)
     assert "courses/basics/third.md" in read
     assert not [name for name in read if name.endswith(".md") and "third" not in name]
     assert "Third, renamed" in (out / "courses/basics/fourth/index.html").read_text()
+
+
+def test_a_fresh_checkout_with_the_cache_parses_only_the_files_that_changed(
+        make_site, tmp_path, monkeypatch):
+    """CI checks the site out afresh (every file with new times) and restores
+    .trainkit-cache/: the files are read, but those whose bytes are the last build's are
+    not parsed again (front matter, course.yaml: 0.8 s at 10,000 lessons)."""
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the stat of fresh files too
+    source = make_site(INCREMENTAL)
+    build(source, tmp_path / "out", jobs=1)
+    checkout = tmp_path / "checkout"
+    shutil.copytree(source, checkout)  # (new inodes: every stat differs)
+    third = checkout / "courses/basics/third.md"
+    third.write_text("---\ntitle: Third, renamed\n---\nThird.\n")
+    parsed: list[str] = []
+    real_split, real_yaml = loader.split_front_matter, loader.parse_yaml
+    monkeypatch.setattr(loader, "split_front_matter", lambda text, name: parsed.append(name)
+                        or real_split(text, name))
+    monkeypatch.setattr(loader, "parse_yaml", lambda text, name: parsed.append(name)
+                        or real_yaml(text, name))
+    build(checkout, tmp_path / "ci", jobs=1)
+    assert "courses/basics/third.md" in parsed
+    assert not [name for name in parsed if name.startswith("courses/") and "third" not in name]
+    assert "Third, renamed" in (tmp_path / "ci/courses/basics/fourth/index.html").read_text()
+    shutil.rmtree(checkout / CACHE_DIR)
+    monkeypatch.undo()
+    build(checkout, tmp_path / "clean", jobs=1)
+    assert _files(tmp_path / "ci") == _files(tmp_path / "clean")
 
 
 def test_serve_looks_only_at_the_course_folders_the_watcher_saw_change(make_site, monkeypatch):

@@ -130,7 +130,7 @@ class InputsDigest:
         return known[1]
 
 
-FORMAT = 6
+FORMAT = 7
 """Of the saved rendered bodies and files read: a new number whenever the fields of what
 they hold change, since a cache is read back by position (trainkit's version does not
 change between commits)."""
@@ -194,10 +194,12 @@ class BodyCache:
     """The theme's template environment, with the theme and fingerprint it was made for."""
     documents: Carried[str, "Document"] = field(default_factory=Carried)
     """Markdown files split into front matter and body, by name and a hash of the text."""
-    files: Carried[str, tuple[Any, Any, list["Problem"]]] = field(default_factory=Carried)
+    files: Carried[str, tuple[Any, Any, list["Problem"], bytes | None]] = field(
+        default_factory=Carried)
     """What reading each file gave, by its path relative to the source, with the stat it
-    was read at (see :meth:`trainkit.loader.Folder.remember`): kept between builds too,
-    so a build after an edit reads only the files that changed."""
+    was read at and a hash of its bytes (see :meth:`trainkit.loader.Folder.remember`):
+    kept between builds too, so a build after an edit reads only the files that
+    changed, and one in a fresh checkout parses only those."""
     files_file: Path | None = None
     watched: frozenset[str] | None = None
     """In serve: every path (relative to the source) the watcher saw change since the

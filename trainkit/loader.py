@@ -7,6 +7,7 @@ Nothing is cross-checked here (that is :mod:`trainkit.resolve`); this stage answ
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 from pathlib import Path
@@ -17,8 +18,8 @@ from .model import (Content, Course, LearningPath, Lesson, Link, PathStep, Secti
                     SiteConfig, StaticFile, UnreadLink, Upline)
 from .problems import Problem, closest, error, has_errors, warning
 from .write import stamp
-from .sourcefile import (FrontMatterDoc, YamlList, YamlMap, parse_yaml, read_text,
-                         split_front_matter)
+from .sourcefile import (MAX_FILE_BYTES, FrontMatterDoc, YamlList, YamlMap, parse_yaml,
+                         read_text, split_front_matter)
 
 if TYPE_CHECKING:
     from .cache import BodyCache
@@ -44,6 +45,8 @@ class Folder:
         self._source = os.fspath(source) + os.sep
         self._dirs: set[str] = set()
         """Folders seen by :meth:`listdir` (so telling files from folders costs no stat)."""
+        self._read: dict[str, bytes] = {}
+        """The bytes :meth:`remember` read of a file it is loading (read once)."""
 
     def front_matter(self, text: str, name: str) -> tuple[FrontMatterDoc | None, list[Problem]]:
         """:func:`split_front_matter`, or what it gave last time for the same text."""
@@ -62,14 +65,20 @@ class Folder:
         """Whether an entry returned by :meth:`listdir` is a folder."""
         return os.fspath(path) in self._dirs
 
+    def read_text(self, file: Path, name: str) -> tuple[str | None, list[Problem]]:
+        """:func:`~trainkit.sourcefile.read_text`, from the bytes :meth:`remember` read."""
+        return read_text(file, name, self._read.pop(os.fspath(file), None))
+
     def remember(self, file: Path, kind: Hashable, load: Callable[[], tuple[T, list[Problem]]],
                  problems: list[Problem]) -> T:
-        """``load()`` (reading ``file``), or what it gave in the previous rebuild of this
-        process when the file's size, times and inode are unchanged. So a rebuild reads
-        only the files that changed. Like git's index, a file changed in the last two
-        seconds is always read again: a second save within the file system's timestamp
-        resolution could otherwise go unseen. ``kind`` names how the file was read (and
-        whatever else ``load`` depends on): a file read another way is read again."""
+        """``load()`` (reading ``file``), or what it gave in the previous build when the
+        file's size, times and inode are unchanged, or else its bytes. So a rebuild reads
+        only the files that changed, and a fresh checkout of the site with the cache
+        (CI's, whose files all have new times) reads every file but parses none that is
+        unchanged. Like git's index, a file changed in the last two seconds is always read
+        again: a second save within the file system's timestamp resolution could otherwise
+        go unseen. ``kind`` names how the file was read (and whatever else ``load``
+        depends on): a file read another way is read again."""
         if self.cache is None:
             result, found = load()
             problems += found
@@ -84,10 +93,21 @@ class Folder:
         if key is not None and entry is not None and entry[0] == key:
             result, found = entry[1], entry[2]  # (kept as the same entry: see cache.Shelf)
         else:
-            if entry is not None:  # let go of what the file gave before: it is read again
-                del self.cache.files.last[name]
-            result, found = load()
-            entry = (key, result, found)
+            raw = _read_bytes(file, st)
+            digest = hashlib.blake2b(raw, digest_size=16).digest() if raw is not None else None
+            if (digest is not None and entry is not None and entry[3] == digest
+                    and entry[0] is not None and entry[0][0] == kind):
+                result, found = entry[1], entry[2]  # the same bytes, read the same way
+            else:
+                if entry is not None:  # let go of what the file gave before
+                    del self.cache.files.last[name]
+                if raw is not None:
+                    self._read[os.fspath(file)] = raw
+                try:
+                    result, found = load()
+                finally:
+                    self._read.pop(os.fspath(file), None)
+            entry = (key, result, found, digest)
         if st is not None and uptodate.settled(max(st.st_mtime_ns, st.st_ctime_ns)):
             self.cache.files.keep(name, entry)
         problems += found
@@ -289,8 +309,8 @@ def _read_course_files(
         problems.append(error(yaml_name, 1, "every course folder needs a course.yaml with "
                               "title and lessons"))
         return None, [], ([], [])
-    data, values = folder.remember(yaml_file, "course", lambda: _read_course(yaml_file, yaml_name),
-                                   problems)
+    data, values = folder.remember(yaml_file, "course",
+                                   lambda: _read_course(folder, yaml_file, yaml_name), problems)
     listed = _lesson_list(data, values, yaml_name, problems)
     lessons: list[Lesson] = []
     for file in folder.listdir(f"courses/{slug}", problems):
@@ -374,16 +394,29 @@ def _lesson_list(data: Any, values: dict[str, Any], path: str,
     return listed
 
 
-def _read_course(file: Path, name: str) -> tuple[tuple[Any, dict[str, Any]], list[Problem]]:
-    data, problems = _read_yaml(file, name)
+def _read_bytes(file: Path, st: os.stat_result | None) -> bytes | None:
+    """A source file's bytes, for :meth:`Folder.remember` (None when it cannot be read, or
+    is over the size limit: reading it again reports that)."""
+    if st is None or st.st_size > MAX_FILE_BYTES:
+        return None
+    try:
+        with open(file, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _read_course(folder: Folder, file: Path, name: str,
+                 ) -> tuple[tuple[Any, dict[str, Any]], list[Problem]]:
+    data, problems = _read_yaml(folder, file, name)
     if problems:  # (not also "must be 'key: value' lines")
         return (None, {}), problems
     values, found = schema.check_fields(data, schema.COURSE, name, "course.yaml")
     return (data, values), found
 
 
-def _read_yaml(file: Path, name: str) -> tuple[Any, list[Problem]]:
-    text, problems = read_text(file, name)
+def _read_yaml(folder: Folder, file: Path, name: str) -> tuple[Any, list[Problem]]:
+    text, problems = folder.read_text(file, name)
     if text is None:
         return None, problems
     return parse_yaml(text, name)
@@ -393,7 +426,7 @@ def _read_markdown(folder: Folder, file: Path, fields: dict[str, schema.Field], 
                    problems: list[Problem]) -> tuple[Any, dict[str, Any], str] | None:
     """A Markdown file's front matter, checked against ``fields``, and body."""
     name = folder.name(file)
-    text, found = read_text(file, name)
+    text, found = folder.read_text(file, name)
     problems += found
     if text is None:
         return None
@@ -480,7 +513,7 @@ def _load_path(folder: Folder, file: Path, problems: list[Problem]) -> LearningP
     if not _check_slug(folder, file, file.stem, problems):
         return None
     name = folder.name(file)
-    data, found = _read_yaml(file, name)
+    data, found = _read_yaml(folder, file, name)
     problems += found
     if found:
         return None

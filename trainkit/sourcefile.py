@@ -172,21 +172,23 @@ def _is_unclosed(exc: yaml.YAMLError) -> bool:
                                "while parsing a flow sequence", "while parsing a flow mapping"))
 
 
-def read_text(file: Path, path: str) -> tuple[str | None, list[Problem]]:
-    """Read a source file as UTF-8 text with LF line endings and no byte-order mark."""
-    try:
-        size = file.stat().st_size
-    except OSError as exc:
-        return None, [error(path, 1, f"cannot read this file: {exc.strerror}")]
-    if size > MAX_FILE_BYTES:
-        return None, [
-            error(path, 1, f"this file is {size / 1048576:.1f} MB; source files are "
-                  f"limited to {MAX_FILE_BYTES // 1048576} MB (put large files in static/)")
-        ]
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        return None, [error(path, 1, f"cannot read this file: {exc.strerror}")]
+def read_text(file: Path, path: str, raw: bytes | None = None) -> tuple[str | None, list[Problem]]:
+    """Read a source file as UTF-8 text with LF line endings and no byte-order mark.
+    ``raw``: its bytes, already read (and no larger than the limit)."""
+    if raw is None:
+        try:
+            size = file.stat().st_size
+        except OSError as exc:
+            return None, [error(path, 1, f"cannot read this file: {exc.strerror}")]
+        if size > MAX_FILE_BYTES:
+            return None, [
+                error(path, 1, f"this file is {size / 1048576:.1f} MB; source files are "
+                      f"limited to {MAX_FILE_BYTES // 1048576} MB (put large files in static/)")
+            ]
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            return None, [error(path, 1, f"cannot read this file: {exc.strerror}")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
