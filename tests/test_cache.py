@@ -56,13 +56,34 @@ def test_pages_are_made_again_when_an_upgraded_markdown_renders_them_differently
     real = render._render_one
     monkeypatch.setattr(render, "_render_one", lambda *a: replace_html(real(*a)))
     monkeypatch.setattr(markdown, "__version__", markdown.__version__ + ".post1")
-    render._renderer.cache_clear()
     write_files(source, {"static/notes.txt": "Something to build.\n"})  # (no page shows it)
-    try:
-        build(source, out, jobs=1)
-    finally:
-        render._renderer.cache_clear()
+    build(source, out, jobs=1)
     assert b"<p>Upgraded.</p>" in (out / "courses/basics/welcome/index.html").read_bytes()
+
+
+def test_cached_bodies_are_rendered_again_after_nh3_is_upgraded(make_site, tmp_path,
+                                                              monkeypatch):
+    """nh3 cleans upline HTML: bodies it cleaned are not taken from the cache after an
+    upgrade (which may be a security fix), as after one of Python-Markdown."""
+    import importlib.metadata
+
+    from trainkit import render
+
+    monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the times of fresh files too
+    source, out = make_site({}), tmp_path / "out"
+    build(source, out, jobs=1)
+    rendered: list[str] = []
+    real_render, real_version = render._render_one, importlib.metadata.version
+    monkeypatch.setattr(render, "_render_one", lambda renderer, job, targets: rendered.append(
+        job.source) or real_render(renderer, job, targets))
+    write_files(source, {"static/a.txt": "Something to build.\n"})
+    build(source, out, jobs=1)
+    assert rendered == []  # (all from the cache)
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "99.0" if name == "nh3"
+                        else real_version(name))
+    write_files(source, {"static/b.txt": "Something else to build.\n"})
+    build(source, out, jobs=1)
+    assert "courses/basics/welcome.md" in rendered
 
 
 def replace_html(rendered):

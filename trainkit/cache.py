@@ -76,6 +76,17 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
+def renderer() -> str:
+    """What renders a Markdown body besides its job: trainkit's code, Python-Markdown,
+    and nh3 (which cleans upline HTML). It names the cache of rendered bodies, and goes
+    into their digests (see :attr:`trainkit.render.Bodies.digests`): after an upgrade, a
+    body may render differently under the same key."""
+    import markdown
+    from importlib.metadata import version
+
+    return f"{code_fingerprint()}-md{markdown.__version__}-nh3{version('nh3')}"
+
+
 class InputsDigest:
     """A hash of what a page is made from, before its context is made: the values
     :func:`trainkit.pages.plan` lists for it. A build compares it with the last build's
@@ -218,12 +229,9 @@ class BodyCache:
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":
-        import markdown
-
-        made_by = f"{FORMAT}-{__version__}-{code_fingerprint()}"
-        bodies, rendered = Shelf.open(source / CACHE_DIR /
-                                      f"bodies{made_by}-md{markdown.__version__}")
-        files, read = Shelf.open(source / CACHE_DIR / f"files{made_by}")
+        made_by = f"{FORMAT}-{__version__}"
+        bodies, rendered = Shelf.open(source / CACHE_DIR / f"bodies{made_by}-{renderer()}")
+        files, read = Shelf.open(source / CACHE_DIR / f"files{made_by}-{code_fingerprint()}")
         return cls(bodies.folder, Carried(rendered),
                    index_dir=source / CACHE_DIR / f"search-{__version__}",
                    files_file=files.folder, files=Carried(read), shelves=(bodies, files))

@@ -8,20 +8,20 @@ Nothing here touches the output folder; :mod:`trainkit.write` does.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable, Iterable, Mapping, cast
 
 import jinja2
 from markupsafe import Markup
 
 from . import __version__, pages, urls
-from .cache import BodyCache, BuiltPages, Carried, InputsDigest, code_fingerprint, page_key
+from .cache import BodyCache, BuiltPages, Carried, InputsDigest, page_key, renderer
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of, pack
 from .model import Section, Site, Upline
@@ -225,20 +225,10 @@ def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str], workers: in
         cache.put(keys[i], rendered)
     bodies = cast("list[Rendered]", results)  # (every one is there now)
     if digests is not None:
-        salt = _renderer()
+        salt = renderer().encode()
         for key, body in zip(keys, bodies):
             digests[id(body)] = (body, _body_digest(salt, key, body))
     return bodies
-
-
-@functools.cache
-def _renderer() -> bytes:
-    """What renders a body, besides its job: trainkit's code, Python-Markdown and nh3
-    (a body rendered again after an upgrade may differ under the same key)."""
-    import markdown
-    from importlib.metadata import version
-
-    return f"{code_fingerprint()}\0{markdown.__version__}\0{version('nh3')}\0".encode()
 
 
 def _body_digest(salt: bytes, key: str, rendered: Rendered) -> bytes:
@@ -339,11 +329,11 @@ def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mappin
     problems = []
     # Each body's text is read (a lesson's decoded) only for the line of a problem in it.
     checked: Iterable[tuple[str, Callable[[], str], int, Rendered]] = [
-        *((l.source, functools.partial(getattr, l, "body"), l.body_line, lessons[k])
+        *((l.source, partial(getattr, l, "body"), l.body_line, lessons[k])
           for k, l in site.lessons.items()),
-        *((s.source, functools.partial(getattr, s, "body"), s.body_line, sections[s.source])
+        *((s.source, partial(getattr, s, "body"), s.body_line, sections[s.source])
           for g in site.sections.values() for s in g),
-        *((l.source, functools.partial(getattr, l, "note"), l.note_line, notes[l.source])
+        *((l.source, partial(getattr, l, "note"), l.note_line, notes[l.source])
           for l in site.links),
     ]
     for source, body, body_line, rendered in checked:
