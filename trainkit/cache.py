@@ -581,28 +581,30 @@ def return_large_blocks() -> None:
     coming back) are carved from heaps that seldom shrink: a cold 10,000-lesson build's
     main process grew by 30–40 MB while the search index was made, at its peak, and is
     now flat. (Nothing else changes: no measurable cost in time.)"""
-    import sys
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-        except (OSError, AttributeError):
-            pass
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
 
 
 def _return_freed_memory() -> None:
     """Hand memory just freed back to the system (glibc keeps it for the process
     otherwise), so Pagefind, started next, does not come on top of it."""
-    import gc
+    gc.collect()
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _glibc() -> Any:
+    """The C library, when it is glibc (whose allocator these two tune), else None."""
     import sys
 
-    gc.collect()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
 
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
