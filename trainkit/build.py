@@ -185,7 +185,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
             stop_workers()  # (older versions start them again if need be): 50 MB less
         pages += page.path.endswith(".html")
         if isinstance(page, Kept):
-            output.keep(page.path)
+            output.keep(page.path, page.found)
         else:
             output.put(page.path, page.content, as_before=page.path in built.taken)
         if for_index:  # (the digest of a page rendered or reused is known already)

@@ -463,22 +463,23 @@ class BuiltPages:
         if token is not None and token == self.last_token:
             self.stamps = stamps
 
-    def kept(self, path: str, key: str) -> bool | None:
+    def kept(self, path: str, key: str) -> tuple[bool, os.stat_result] | None:
         """When the output's file of ``path`` is still the one the last build made from
         inputs hashing to ``key``: whether it opted into the search index (it is then
-        recorded again, as :meth:`reuse` does); otherwise None."""
+        recorded again, as :meth:`reuse` does), and the file's stat (so that it is not
+        statted again to be linked); otherwise None."""
         record = self._made_from(path, key)
         if record is None or path not in self.stamps:
             return None
         try:
-            now = stamp(os.stat(os.path.join(self.out, path)))
+            found = os.stat(os.path.join(self.out, path))
         except OSError:
             return None
-        if now != self.stamps[path]:
+        if stamp(found) != self.stamps[path]:
             return None
         self.records.keep(path, record)
         self.taken.add(path)
-        return record[2]
+        return record[2], found
 
     def _made_from(self, path: str, key: str) -> tuple[str, bytes, bool] | None:
         """The last build's record of ``path`` when it made it from inputs hashing to

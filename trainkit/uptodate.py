@@ -210,12 +210,13 @@ def trusted(manifest: Manifest | None, snapshots: dict[str, str]) -> Trusted | N
     return Trusted(same, manifest.output) if same else None
 
 
-def as_before(manifest: Manifest | None, out: Path, keep: Callable[[str], None],
+def as_before(manifest: Manifest | None, out: Path,
+              keep: Callable[[str, os.stat_result], None],
               ) -> Callable[[str, str], bool] | None:
     """For a folder of the output (two levels deep) and the key it is written from now:
     when the last build wrote it from that key and its files still have the stat
-    recorded, ``keep`` each of them and say so (they hold the bytes wanted: they are
-    neither read nor written)."""
+    recorded, ``keep`` each of them (with the stat just taken) and say so (they hold the
+    bytes wanted: they are neither read nor written)."""
     if manifest is None:
         return None
     last = manifest
@@ -229,14 +230,19 @@ def as_before(manifest: Manifest | None, out: Path, keep: Callable[[str], None],
             for name in last.output:
                 grouped.setdefault("/".join(name.split("/", 2)[:2]) + "/", []).append(name)
         names = grouped.get(folder, ())
+        found = []
         try:
-            if not names or any(stamp(os.stat(top + name)) != last.output[name]
-                                for name in names):
-                return False
+            for name in names:
+                now = os.stat(top + name)
+                if stamp(now) != last.output[name]:
+                    return False
+                found.append(now)
         except OSError:
             return False
-        for name in names:
-            keep(name)
+        if not names:
+            return False
+        for name, now in zip(names, found):
+            keep(name, now)
         return True
 
     return keep_folder

@@ -96,9 +96,10 @@ class Output:
         of that name (so it need not be read again to be compared)."""
         self._put(name, _Data(content=content), as_before=as_before)
 
-    def keep(self, name: str) -> None:
-        """The output's own file of that name, known to hold the bytes wanted."""
-        self._put(name, _Data(file=self._old + name), as_before=True)
+    def keep(self, name: str, found: os.stat_result | None = None) -> None:
+        """The output's own file of that name, known to hold the bytes wanted
+        (``found``: its stat, when the caller has just taken it)."""
+        self._put(name, _Data(file=self._old + name), as_before=True, found=found)
 
     def put_all(self, pages: Iterable[Page], copies: Iterable[tuple[Path, str]] = (),
                 trusted: Trusted | None = None) -> None:
@@ -115,14 +116,14 @@ class Output:
         return _read(self._new + name)
 
     def _put(self, name: str, data: _Data, trusted: Trusted | None = None,
-             as_before: bool = False) -> None:
+             as_before: bool = False, found: os.stat_result | None = None) -> None:
         self.names[name] = None
         target = self._new + name
         folder = name.rpartition("/")[0]
         if folder not in self._made:
             _make_folder(self._new, folder, self._made)
         same = trusted.holds(name) if trusted is not None else None
-        if _keep_previous(self._old + name, target, data, same, as_before):
+        if _keep_previous(self._old + name, target, data, same, as_before, found):
             self.unchanged += 1
         else:
             data.write_to(target)
@@ -232,14 +233,16 @@ class _Data:
 
 
 def _keep_previous(previous: str, target: str, data: _Data,
-                   same: Stamp | None = None, as_before: bool = False) -> bool:
+                   same: Stamp | None = None, as_before: bool = False,
+                   found: os.stat_result | None = None) -> bool:
     """Keep or hard-link the previous build's file when its bytes are the same. A file
     the staging folder already has (from the spare) stays when it is that same file.
     ``same``: the stat the previous file had when the bytes now written were last
     written there; while it has it still, it is not read to be compared. ``as_before``:
-    the bytes were just read from it."""
+    the bytes were just read from it, or it is known to hold them; ``found``: then, its
+    stat as the caller took it."""
     try:
-        before = os.stat(previous)
+        before = found if as_before and found is not None else os.stat(previous)
         known = as_before or (same is not None and same == stamp(before))
         if not known and (before.st_size != data.size() or _read(previous) != data.read()):
             _unlink(target)
