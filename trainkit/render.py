@@ -47,7 +47,7 @@ class Kept:
     path: str
     for_index: bool
     """Whether it opted into the search index."""
-    found: os.stat_result | None = None
+    found: os.stat_result
     """Its file's stat when it was trusted, so that it is not statted again to be
     linked (10,000 stats in a one-lesson edit at 10,000 lessons)."""
 

@@ -230,6 +230,8 @@ def as_before(manifest: Manifest | None, out: Path,
             for name in last.output:
                 grouped.setdefault("/".join(name.split("/", 2)[:2]) + "/", []).append(name)
         names = grouped.get(folder, ())
+        if not names:
+            return False
         found = []
         try:
             for name in names:
@@ -238,8 +240,6 @@ def as_before(manifest: Manifest | None, out: Path,
                     return False
                 found.append(now)
         except OSError:
-            return False
-        if not names:
             return False
         for name, now in zip(names, found):
             keep(name, now)

@@ -96,9 +96,9 @@ class Output:
         of that name (so it need not be read again to be compared)."""
         self._put(name, _Data(content=content), as_before=as_before)
 
-    def keep(self, name: str, found: os.stat_result | None = None) -> None:
+    def keep(self, name: str, found: os.stat_result) -> None:
         """The output's own file of that name, known to hold the bytes wanted
-        (``found``: its stat, when the caller has just taken it)."""
+        (``found``: its stat, as the caller has just taken it)."""
         self._put(name, _Data(file=self._old + name), as_before=True, found=found)
 
     def put_all(self, pages: Iterable[Page], copies: Iterable[tuple[Path, str]] = (),
@@ -239,10 +239,10 @@ def _keep_previous(previous: str, target: str, data: _Data,
     the staging folder already has (from the spare) stays when it is that same file.
     ``same``: the stat the previous file had when the bytes now written were last
     written there; while it has it still, it is not read to be compared. ``as_before``:
-    the bytes were just read from it, or it is known to hold them; ``found``: then, its
-    stat as the caller took it."""
+    the bytes were just read from it, or it is known to hold them; ``found``: its stat,
+    as the caller that knows so took it."""
     try:
-        before = found if as_before and found is not None else os.stat(previous)
+        before = found if found is not None else os.stat(previous)
         known = as_before or (same is not None and same == stamp(before))
         if not known and (before.st_size != data.size() or _read(previous) != data.read()):
             _unlink(target)
