@@ -226,6 +226,9 @@ class BodyCache:
     """Where :attr:`bodies` and :attr:`files` were loaded from, and are saved to."""
     compiled_templates: Path | None = None
     """Where a build keeps the theme's templates compiled (see :meth:`keep_compiled`)."""
+    parsed: set[str] = field(default_factory=set)
+    """The source files this build parsed instead of taking what they gave last time:
+    those new or changed since (see :func:`trainkit.render.render_site`)."""
 
     @classmethod
     def open(cls, source: Path) -> "BodyCache":

@@ -101,6 +101,7 @@ class Folder:
             else:
                 if entry is not None:  # let go of what the file gave before
                     del self.cache.files.last[name]
+                self.cache.parsed.add(name)
                 if raw is not None:
                     self._read[os.fspath(file)] = raw
                 try:
