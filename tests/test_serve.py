@@ -415,7 +415,8 @@ def test_many_concurrent_clients(shared: Server) -> None:
 # --- the reader's browser -------------------------------------------------------------------
 
 def test_an_open_page_reloads_after_a_save(serve: Callable[..., Server], browser: object) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import (NoSuchElementException,
+                                            StaleElementReferenceException)
     from selenium.webdriver.common.by import By
 
     server = serve()
@@ -427,6 +428,8 @@ def test_an_open_page_reloads_after_a_save(serve: Callable[..., Server], browser
         try:
             text = browser.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
         except StaleElementReferenceException:  # it reloaded between finding and reading
+            return False
+        except NoSuchElementException:  # the new page is still loading
             return False
         return "Reloaded by itself." in text
 
