@@ -40,6 +40,32 @@ def test_a_cached_build_is_byte_identical_to_a_clean_one(make_site, tmp_path):
     assert b"First moves" in warm["courses/basics/welcome/index.html"]
 
 
+
+def test_trusting_or_renaming_an_upline_makes_its_pages_again(make_site, tmp_path):
+    """The pack's files stay the same, but how they are read changed: its pages are made
+    again, sanitized or not and attributed as trainkit.yaml now says."""
+    def config(name: str, trusted: bool) -> str:
+        return ('title: Test Team\nversion: "1.0"\nuplines:\n'
+                f"  - name: {name}\n    path: uplines/maria\n    trusted: {str(trusted).lower()}\n")
+
+    source, out = make_site({
+        "trainkit.yaml": config("Maria Lopez", False),
+        "uplines/maria/courses/calls/course.yaml": "title: Calls\nlessons: [first]\n",
+        "uplines/maria/courses/calls/first.md":
+            '---\ntitle: First call\n---\nCall <b onclick=\"ring()\">now</b>.\n',
+        "uplines/maria/sections/tip.md": "---\nfor: basics/welcome\n---\nA tip.\n",
+    }), tmp_path / "out"
+    build(source, out, jobs=1)
+    first = out / "courses/calls/first/index.html"
+    assert b"ring()" not in first.read_bytes()  # (sanitized: not trusted)
+    (source / "trainkit.yaml").write_text(config("Maria Gomez", True))
+    build(source, out, jobs=1)
+    assert b"ring()" in first.read_bytes()
+    assert b"Maria Gomez" in (out / "courses/basics/welcome/index.html").read_bytes()
+    shutil.rmtree(source / CACHE_DIR)
+    build(source, tmp_path / "clean", jobs=1)
+    assert _files(out) == _files(tmp_path / "clean")
+
 def test_pages_are_made_again_when_an_upgraded_markdown_renders_them_differently(
         make_site, tmp_path, monkeypatch):
     """A page is recognised as unchanged by a digest of its bodies' cache keys, not of

@@ -109,6 +109,8 @@ class Folder:
                 finally:
                     self._read.pop(os.fspath(file), None)
             entry = (key, result, found, digest)
+        if result is not None and entry[3] is not None:
+            self.cache.made_from(result, name, kind, entry[3])
         if st is not None and uptodate.settled(max(st.st_mtime_ns, st.st_ctime_ns)):
             self.cache.files.keep(name, entry)
         problems += found

@@ -93,7 +93,8 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
     to_make = list(zip(paths, planned))
     # A build compares a digest of each page's inputs with the last build's; serve
     # compares the inputs themselves, kept in memory.
-    inputs_digest = InputsDigest(f"{__version__}\0{fingerprint}", bodies.digests)
+    inputs_digest = InputsDigest(f"{__version__}\0{fingerprint}",
+                                 {**bodies.digests, **(cache.from_files if cache else {})})
     keys: dict[str, str] = {}  # (made as the pages come, unless needed to order them)
     if order is not None:
         rank = order(paths)
