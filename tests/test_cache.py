@@ -729,6 +729,18 @@ def test_the_cache_holds_what_each_file_gave_only_once(make_site, tmp_path, monk
             assert [r for r in gc.get_referrers(entry) if r is not held] == []
 
 
+
+def test_a_build_hashes_each_lessons_content_once(make_site, tmp_path, monkeypatch):
+    """The readers' progress facts and the changes page both need a digest of every
+    lesson's whole Markdown: it is made once per build."""
+    from trainkit import model, pages
+
+    hashed: list[str] = []
+    monkeypatch.setattr(pages, "lesson_digest", lambda lesson, *rest:
+                        hashed.append(lesson.key) or model.lesson_digest(lesson, *rest))
+    build(make_site({}), tmp_path / "out", jobs=1)
+    assert sorted(hashed) == ["basics/second", "basics/welcome"]
+
 def test_a_build_reads_again_only_the_files_that_changed(make_site, tmp_path, monkeypatch):
     monkeypatch.setattr(uptodate, "RECENT_NS", -1)  # trust the stat of fresh files too
     source, out = make_site(INCREMENTAL), tmp_path / "out"

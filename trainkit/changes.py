@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import pages as page_contexts
 from . import urls
-from .model import Site, VersionInfo, lesson_digest
+from .model import Site, VersionInfo
 from .render import Page
 from .theme import Theme, environment
 
 if TYPE_CHECKING:
     import jinja2
+
+    from .cache import Carried
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +58,18 @@ Checklist = tuple[tuple[str, str], ...]
 """``(id, text)`` of each checklist item of a lesson page, in order."""
 
 
-def summarize(site: Site, checklist: Callable[[str], Checklist], info: VersionInfo) -> Summary:
+def summarize(site: Site, checklist: Callable[[str], Checklist], info: VersionInfo,
+              memo: Carried[Any, Any] | None = None) -> Summary:
     """A version's summary, from its site and the checklists of its rendered lesson pages,
     which ``checklist`` gives by output path (items exist only once Markdown is
-    rendered; see :func:`page_checklists`)."""
+    rendered; see :func:`page_checklists`). ``memo``: where the site's pages were
+    planned from (see :func:`trainkit.pages.lesson_hash`)."""
     lessons = {}
     for course in site.courses:
         for lesson in site.course_lessons(course):
             items = checklist(urls.output_file(urls.lesson_url(lesson.key)))
-            digest = lesson_digest(lesson, site.sections.get(lesson.key, ()),
-                                   (ident for ident, _ in items))
+            digest = page_contexts.lesson_hash(lesson, site.sections.get(lesson.key, ()),
+                                               tuple(ident for ident, _ in items), memo)
             lessons[lesson.key] = LessonFacts(lesson.title, digest, items)
     links = {link.anchor: link.title for link in site.links}
     return Summary(info.label, info.path, info.released.isoformat() if info.released else None,

@@ -380,7 +380,8 @@ def build_snapshots(found: Plan, current: Site, theme: "Theme",
         out.copies += [(snapshot.root / src, prefix + name) for src, name in entry["copies"]]
         out.problems += entry["problems"]
         out.summaries.append(entry["summary"])
-    out.summaries.insert(0, summarize(current, current_checklist, current.versions.this))
+    out.summaries.insert(0, summarize(current, current_checklist, current.versions.this,
+                                       cache.memo if cache is not None else None))
     env = cache.environment(theme, theme.fingerprint()) if cache is not None else None
     out.pages += version_pages(current, theme, out.summaries, env)
     out.pages.append(Page(VERSIONS_JSON, versions_json(current.versions)))
