@@ -105,21 +105,30 @@ class InputsDigest:
         self._salt = salt.encode("utf-8")
         self._known: dict[int, tuple[object, bytes]] = dict(known)
         """By id: an object (held, so that its id is not reused) and its digest. Not
-        tuples and strings: most are made for one page, and cost little to hash again.
+        strings: most are made for one page, and cost little to hash again.
         ``known`` gives some from the start, made from what the objects are made from
         (see :attr:`trainkit.render.Bodies.digests`)."""
 
     def __call__(self, inputs: tuple[Any, ...]) -> str:
         digest = hashlib.sha256(self._salt)
-        self._feed(digest, inputs)
+        digest.update(b"(%d;" % len(inputs))
+        for item in inputs:
+            self._feed(digest, item)
         return digest.hexdigest()
 
     def _feed(self, digest: Any, value: object) -> None:
         kind = type(value)
         if kind is tuple:
-            digest.update(b"(%d;" % len(value))  # type: ignore[arg-type]
-            for item in value:  # type: ignore[attr-defined]
-                self._feed(digest, item)
+            # By its own digest, made once: the tuples inside pages' inputs are mostly
+            # shared (the site's settings, a lesson with its facts in each neighbour).
+            known = self._known.get(id(value))
+            if known is None:
+                inner = hashlib.sha256(b"(%d;" % len(value))  # type: ignore[arg-type]
+                for item in value:  # type: ignore[attr-defined]
+                    self._feed(inner, item)
+                known = self._known[id(value)] = (value, inner.digest())
+            digest.update(b"t")
+            digest.update(known[1])
         elif kind is str:
             data = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
             digest.update(b"s%d;" % len(data))
