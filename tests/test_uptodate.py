@@ -90,3 +90,27 @@ def test_a_file_saved_just_before_a_build_is_looked_at_next_time(make_site, cli,
     assert cli("build", "--source", source, "--out", out).exit_code == 0
     again = cli("build", "--source", source, "--out", out)
     assert again.exit_code == 0 and "Built 9 pages" in again.output
+
+
+@pytest.mark.parametrize("spare", ["kept", "deleted"])
+def test_the_output_recorded_is_the_output_as_it_is_after_an_edit(make_site, cli, tmp_path,
+                                                                  trusted, monkeypatch, spare):
+    """The stat of each output file is recorded as it is written or kept, so that a
+    build after an edit need not look at every file again; when the previous site had
+    to be deleted rather than kept for the next build (its links to the new site's files
+    going changed their stat), the files are looked at."""
+    from trainkit import write
+
+    if spare == "deleted":  # (another spare is there already, so the old site goes)
+        swap = write._swap
+        monkeypatch.setattr(write, "_swap", lambda staging, out, to: (
+            to.mkdir(parents=True, exist_ok=True), swap(staging, out, to))[1])
+    source, out = make_site(WARNED), tmp_path / "out"
+    args = ("build", "--source", source, "--out", out)
+    assert cli(*args).exit_code == 0
+    lesson = source / "courses/basics/second.md"
+    for line in ("One more line.", "And another."):  # (the second writes into the spare)
+        lesson.write_text(lesson.read_text() + f"\n{line}\n")
+        assert "Built 9 pages" in cli(*args).output
+        assert uptodate.last(source, out).output == uptodate.output_stamps(out)
+    assert "Nothing changed" in cli(*args).output

@@ -139,7 +139,7 @@ def build(source: Path, out: Path, strict: bool = False,
             output.discard()
             raise
     uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts, keys,
-                    stats.files, token)
+                    stats.files, token, stats.stamps)
     return BuildResult(counts, problems, time.perf_counter() - started, stats)
 
 

@@ -188,13 +188,15 @@ def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
 def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
            sources: dict[str, Stamp] | None, started_ns: int, problems: list[Problem],
            counts: Counts, snapshots: dict[str, str], files: tuple[str, ...],
-           pages: str | None = None) -> None:
+           pages: str | None = None, written: dict[str, Stamp] | None = None) -> None:
     """Remember what this build read (``sources``, taken before it started) and wrote
-    (``files``: every file of the output, just written)."""
+    (``files``: every file of the output, just written; ``written``: their stat, when
+    the writer knows it)."""
     if sources is not None and not all(settled(max(s[0], s[1]), started_ns)
                                        for s in sources.values()):
         sources = None  # something was saved just before: look at everything next time
-    manifest = Manifest(_key(out, strict), roots, sources, output_stamps(out, files),
+    output = written if written is not None else output_stamps(out, files)
+    manifest = Manifest(_key(out, strict), roots, sources, output,
                         [p for p in problems if p.severity != "error"], counts, snapshots,
                         pages)
     save_pickle(manifest_file(source), manifest)

@@ -22,7 +22,7 @@ import shutil
 import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Mapping
 
 from .problems import UsageError
 
@@ -45,6 +45,9 @@ class WriteStats:
     """Files identical to the previous build, kept as they were."""
     files: tuple[str, ...] = ()
     """Every file of the output, relative to it."""
+    stamps: dict[str, Stamp] | None = None
+    """The stat of each of them as it is now, when known without looking again (see
+    :meth:`Output.finish`)."""
 
 
 def check_out_dir(source: Path, out: Path) -> None:
@@ -86,8 +89,8 @@ class Output:
             self.staging.mkdir()
         # Paths as strings: with thousands of files, pathlib's parsing is most of the cost.
         self._old, self._new = str(self.out) + "/", str(self.staging) + "/"
-        self.names: dict[str, None] = {}
-        """Every file written so far, in order."""
+        self.names: dict[str, Stamp] = {}
+        """Every file written so far, in order, with its stat once written."""
         self._made = {""}
         self.written = self.unchanged = 0
 
@@ -117,25 +120,30 @@ class Output:
 
     def _put(self, name: str, data: _Data, trusted: Trusted | None = None,
              as_before: bool = False, found: os.stat_result | None = None) -> None:
-        self.names[name] = None
         target = self._new + name
         folder = name.rpartition("/")[0]
         if folder not in self._made:
             _make_folder(self._new, folder, self._made)
         same = trusted.holds(name) if trusted is not None else None
-        if _keep_previous(self._old + name, target, data, same, as_before, found):
+        now = _keep_previous(self._old + name, target, data, same, as_before, found)
+        if now is not None:
             self.unchanged += 1
         else:
             data.write_to(target)
+            now = os.stat(target)
             self.written += 1
+        self.names[name] = stamp(now)
 
     def finish(self) -> WriteStats:
-        """Remove what the new site does not have, and swap it in."""
+        """Remove what the new site does not have, and swap it in. The stat of each file
+        is the one taken as it was written or kept, unless the previous site had to be
+        deleted (its files' links to the new site's then went: their stat changed)."""
         self._put(MARKER, _Data(content=b"This folder is written by `trainkit build`; "
                                          b"it is replaced on every build.\n"))
         _clean(self._new, self.names)
-        _swap(self.staging, self.out, self.spare)
-        return WriteStats(self.written, self.unchanged, tuple(self.names))
+        kept = _swap(self.staging, self.out, self.spare)
+        return WriteStats(self.written, self.unchanged, tuple(self.names),
+                          self.names if kept else None)
 
     def discard(self) -> None:
         """After a failed write: keep what was written as the spare, or delete it. (A half
@@ -164,7 +172,7 @@ def _make_folder(top: str, folder: str, made: set[str]) -> None:
     made.add(folder)
 
 
-def _clean(top: str, names: dict[str, None]) -> None:
+def _clean(top: str, names: Mapping[str, object]) -> None:
     """Remove every file and folder under ``top`` that is not one of ``names`` or a
     folder holding one (what is left of the spare)."""
     folders = {folder for name in names for folder in _parents(name)}
@@ -234,32 +242,32 @@ class _Data:
 
 def _keep_previous(previous: str, target: str, data: _Data,
                    same: Stamp | None = None, as_before: bool = False,
-                   found: os.stat_result | None = None) -> bool:
+                   found: os.stat_result | None = None) -> os.stat_result | None:
     """Keep or hard-link the previous build's file when its bytes are the same. A file
     the staging folder already has (from the spare) stays when it is that same file.
     ``same``: the stat the previous file had when the bytes now written were last
     written there; while it has it still, it is not read to be compared. ``as_before``:
     the bytes were just read from it, or it is known to hold them; ``found``: its stat,
-    as the caller that knows so took it."""
+    as the caller that knows so took it. Returns the kept file's stat (None: not kept)."""
     try:
         before = found if found is not None else os.stat(previous)
         known = as_before or (same is not None and same == stamp(before))
         if not known and (before.st_size != data.size() or _read(previous) != data.read()):
             _unlink(target)
-            return False
+            return None
         try:
             now = os.lstat(target)
         except FileNotFoundError:
             pass
         else:
             if (now.st_dev, now.st_ino) == (before.st_dev, before.st_ino):
-                return True
+                return now
             os.unlink(target)
         os.link(previous, target)
-        return True
+        return os.stat(target)  # (a new link changes the file's ctime)
     except OSError:
         _unlink(target)
-        return False
+        return None
 
 
 def _read(file: str) -> bytes:
@@ -280,10 +288,11 @@ def _unlink(target: str) -> None:
         shutil.rmtree(target)
 
 
-def _swap(staging: Path, out: Path, spare: Path | None) -> None:
+def _swap(staging: Path, out: Path, spare: Path | None) -> bool:
+    """Whether the previous output is kept as the spare (or there was none)."""
     if not out.exists():
         staging.rename(out)
-        return
+        return True
     retired = out.parent / f".{out.name}.old-{os.getpid()}"
     if retired.exists():
         shutil.rmtree(retired)
@@ -294,8 +303,10 @@ def _swap(staging: Path, out: Path, spare: Path | None) -> None:
             raise FileExistsError
         spare.parent.mkdir(parents=True, exist_ok=True)
         retired.rename(spare)
+        return True
     except OSError:
         shutil.rmtree(retired, ignore_errors=True)
+        return False
 
 
 def save_cache(file: Path | None, payload: bytes | None) -> None:
