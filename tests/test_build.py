@@ -375,6 +375,9 @@ def test_a_tampered_spare_never_reaches_the_output(make_site, cli, tmp_path):
     page.unlink()  # replaced, not edited: an edit would be the output's own file
     page.write_text("tampered")
     (spare / "extra.html").write_text("not ours")
+    (spare / "pagefind/stray.pf_fragment").write_text("not ours")  # (cleaned last)
+    (spare / "pagefind/part-9").mkdir()
+    (spare / "pagefind/part-9/pagefind-entry.json").write_text("{}")
     (spare / "courses/basics/second").rename(spare / "moved")
     (spare / "courses/basics/second").symlink_to(tmp_path)
     build(cli, src, out)

@@ -25,7 +25,7 @@ from .problems import ContentError, Problem, UsageError, error, has_errors
 from .render import (PARALLEL_THRESHOLD, Kept, Page, Progress, render_bodies, render_site,
                      start_workers_early, stop_workers)
 from .resolve import resolve
-from .search import MARKER, Ahead, Chosen, digest, index_pages, indexed, search_index
+from .search import BUNDLE, MARKER, Ahead, Chosen, digest, index_pages, indexed, search_index
 from .theme import Theme, find_theme
 from .uptodate import Counts
 from .versions import Edition, Plan, build_snapshots, plan
@@ -231,6 +231,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     del built  # (~15 MB at 10,000 lessons)
     cache.release_bodies()
     stop_workers()  # (older versions may have started them again: none waits beside Pagefind)
+    output.clean_all_but(BUNDLE)  # (what is left of the spare goes while Pagefind works)
     unindexed, part_keys = index_pages(chosen, output.read,
                                        lambda page: output.put(page.path, page.content),
                                        language, cache, jobs, ahead,

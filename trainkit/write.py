@@ -93,6 +93,7 @@ class Output:
         """Every file written so far, in order, with its stat once written."""
         self._made = {""}
         self.written = self.unchanged = 0
+        self._left = ""  # (what finish cleans: "" for all)
 
     def put(self, name: str, content: bytes, as_before: bool = False) -> None:
         """``as_before``: the caller has just read ``content`` from the output's own file
@@ -113,6 +114,13 @@ class Output:
             self._put(page.path, _Data(content=page.content), trusted)
         for file, name in copies:
             self._put(name, _Data(file=file), trusted)
+
+    def clean_all_but(self, folder: str) -> None:
+        """Remove now what the new site does not have, but for ``folder`` (``a/``), whose
+        files are still to come: :meth:`finish` then looks only there. (The build does
+        this while Pagefind works: 0.14 s at 10,000 lessons.)"""
+        _clean(self._new, self.names, skip=folder)
+        self._left = folder
 
     def read(self, name: str) -> bytes:
         """A file written (it may be a link to the previous build's)."""
@@ -140,7 +148,7 @@ class Output:
         deleted (its files' links to the new site's then went: their stat changed)."""
         self._put(MARKER, _Data(content=b"This folder is written by `trainkit build`; "
                                          b"it is replaced on every build.\n"))
-        _clean(self._new, self.names)
+        _clean(self._new, self.names, only=self._left)
         kept = _swap(self.staging, self.out, self.spare)
         return WriteStats(self.written, self.unchanged, tuple(self.names),
                           self.names if kept else None)
@@ -172,17 +180,24 @@ def _make_folder(top: str, folder: str, made: set[str]) -> None:
     made.add(folder)
 
 
-def _clean(top: str, names: Mapping[str, object]) -> None:
+def _clean(top: str, names: Mapping[str, object], skip: str = "", only: str = "") -> None:
     """Remove every file and folder under ``top`` that is not one of ``names`` or a
-    folder holding one (what is left of the spare)."""
-    folders = {folder for name in names for folder in _parents(name)}
+    folder holding one (what is left of the spare): but for the folder ``skip``, or only
+    in the folder ``only`` (each ``a/``, at the top)."""
+    wanted = names if not only else [name for name in names if name.startswith(only)]
+    folders = {folder for name in wanted for folder in _parents(name)}
 
     def clean(path: str, prefix: str) -> None:
-        with os.scandir(path) as found:
-            children = list(found)
+        try:
+            with os.scandir(path) as found:
+                children = list(found)
+        except FileNotFoundError:  # (``only``, when the spare had no such folder)
+            return
         for child in children:
             name = prefix + child.name
             if child.is_dir(follow_symlinks=False):  # (from the listing: no stat)
+                if name + "/" == skip:
+                    continue
                 if name in folders:
                     clean(child.path, name + "/")
                 else:
@@ -190,7 +205,12 @@ def _clean(top: str, names: Mapping[str, object]) -> None:
             elif name not in names:  # a stale file, or a link (never followed)
                 os.unlink(child.path)
 
-    clean(top, "")
+    if only and only[:-1] not in folders and os.path.isdir(top + only):
+        shutil.rmtree(top + only)  # (none of its files came)
+    elif only:
+        clean(top + only, only)
+    else:
+        clean(top, "")
 
 
 def _parents(name: str) -> Iterable[str]:
