@@ -256,9 +256,10 @@ class BodyCache:
     def made_from(self, result: object, name: str, kind: Hashable, digest: bytes) -> None:
         """Note that ``result`` is what the file ``name``, read as ``kind``, gave from
         bytes with the hash ``digest`` (see :attr:`from_files`). Only frozen dataclasses:
-        what is noted must not change afterwards."""
+        what is noted must not change afterwards; and not in serve, which compares the
+        inputs themselves."""
         params = getattr(type(result), "__dataclass_params__", None)
-        if params is None or not params.frozen:
+        if params is None or not params.frozen or self.in_process:
             return
         how = self._kinds.get(kind)
         if how is None:
