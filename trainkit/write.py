@@ -188,11 +188,8 @@ def _clean(top: str, names: Mapping[str, object], skip: str = "", only: str = ""
     folders = {folder for name in wanted for folder in _parents(name)}
 
     def clean(path: str, prefix: str) -> None:
-        try:
-            with os.scandir(path) as found:
-                children = list(found)
-        except FileNotFoundError:  # (``only``, when the spare had no such folder)
-            return
+        with os.scandir(path) as found:
+            children = list(found)
         for child in children:
             name = prefix + child.name
             if child.is_dir(follow_symlinks=False):  # (from the listing: no stat)
@@ -205,12 +202,12 @@ def _clean(top: str, names: Mapping[str, object], skip: str = "", only: str = ""
             elif name not in names:  # a stale file, or a link (never followed)
                 os.unlink(child.path)
 
-    if only and only[:-1] not in folders and os.path.isdir(top + only):
-        shutil.rmtree(top + only)  # (none of its files came)
-    elif only:
-        clean(top + only, only)
-    else:
+    if not only:
         clean(top, "")
+    elif only[:-1] in folders:
+        clean(top + only, only)
+    elif os.path.isdir(top + only):
+        shutil.rmtree(top + only)  # (none of its files came)
 
 
 def _parents(name: str) -> Iterable[str]:
