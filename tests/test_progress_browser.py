@@ -157,6 +157,26 @@ def test_course_page_updates_live_from_another_tab(browser: Driver, site_url: st
     no_console_errors(browser)
 
 
+def test_reopening_a_lesson_writes_nothing(browser: Driver, site_url: str) -> None:
+    """Opening a page writes the reader's progress only when the visit changes it: a page
+    that opens while another page's tick is still on its way to the store must not put
+    back the state it read before that tick."""
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.__writes = 0; var set = Storage.prototype.setItem;"
+        "Storage.prototype.setItem = function () { window.__writes++;"
+        " return set.apply(this, arguments); };")})
+    browser.get(site_url + WELCOME)
+    assert browser.execute_script("return window.__writes") == 1  # the first visit
+    tick(browser, "Say hello")
+    browser.get(site_url + "courses/basics/")
+    browser.get(site_url + WELCOME)
+    assert browser.execute_script("return window.__writes") == 0
+    assert ticked(browser)["Say hello"] is True
+    browser.get(site_url + "courses/basics/second/")
+    assert browser.execute_script("return window.__writes") == 1  # "continue" moves on
+    assert stored(browser)["l"] == {"k": "basics/second", "n": "Second"}
+
+
 def test_daily_routine_resets_each_day_and_counts_the_streak(browser: Driver,
                                                              site_url: str) -> None:
     clock: dict[str, str] = {}

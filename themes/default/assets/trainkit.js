@@ -152,9 +152,15 @@
     };
     var isComplete = function () { return repeat ? periodDone(key, repeat, 0) : key in state.c; };
     var title = $("h1", article);
-    state.v[key] = 1;
-    state.l = { k: key, n: title && title.firstChild ? title.firstChild.textContent.trim() : key };
-    save();
+    var last = { k: key, n: title && title.firstChild ? title.firstChild.textContent.trim() : key };
+    // Mark the visit, but write only when that changes something: a page that opens
+    // while another page's write is still on its way (a tick, then a click straight on)
+    // must not put back the state it read before that write.
+    if (!state.v[key] || !state.l || state.l.k !== last.k || state.l.n !== last.n) {
+      state.v[key] = 1;
+      state.l = last;
+      save();
+    }
 
     function render() {
       var map = ticks(key, repeat, false), n = 0;
