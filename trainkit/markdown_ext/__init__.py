@@ -12,12 +12,11 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 import markdown
-from markdown.extensions.toc import TocExtension
 
 from ..model import quick_pickle
 from ..offsite import Offsite, keep_on_site
 from ..problems import Problem, error, warning
-from . import quick_inline
+from . import quick_inline, quick_tree
 from .links import AnchorRef, LinkExtension
 from .tasklist import ChecklistItem, TaskListExtension
 
@@ -69,13 +68,15 @@ class MarkdownRenderer:
             extensions=[
                 "tables", "fenced_code", "footnotes", "attr_list", "admonition",
                 "sane_lists",
-                TocExtension(permalink="#", permalink_title="Link to this section",
-                             toc_depth="2-6"),
+                quick_tree.HeadingAnchors(permalink="#",
+                                          permalink_title="Link to this section",
+                                          toc_depth="2-6"),
                 self._tasks, self._links,
             ],
             output_format="html",
         )
         quick_inline.install(self._md)
+        quick_tree.install_block_level_set(self._md)
 
     def render(self, text: str, *, source: str, body_line: int, page_url: str,
                owner: str, targets: Mapping[str, str]) -> Rendered:
@@ -83,6 +84,7 @@ class MarkdownRenderer:
         md.reset()
         self._tasks.start(owner)
         self._links.start(source, page_url, targets)
+        quick_tree.begin(md, text)
         try:
             html = md.convert(text)
         except RecursionError:

@@ -1,0 +1,63 @@
+"""The quicker tree passes (heading anchors, block-level tags) render exactly what
+Python-Markdown's own do, and a ``[TOC]`` paragraph still gets its table."""
+
+from __future__ import annotations
+
+import pytest
+from markdown.extensions.toc import TocExtension
+
+from trainkit.markdown_ext import MarkdownRenderer, quick_tree
+
+HEADINGS = """\
+# Title
+
+## Step one {#own-id}
+
+Text with <span>inline html</span> and a [link](other.md).
+
+## Step one
+
+### Café & *co* {data-toc-label="Cafe"}
+
+!!! note "A note"
+    ## Inside a note
+
+- a list
+- [ ] a task
+
+<div>raw block</div>
+
+## Last[^1]
+
+[^1]: A footnote.
+"""
+
+
+def render(text: str) -> str:
+    return MarkdownRenderer().render(text, source="a.md", body_line=1, page_url="a/b/",
+                                     owner="a/b", targets={"other.md": "a/other/"}).html
+
+
+@pytest.mark.parametrize("text", [HEADINGS, HEADINGS + "\n[TOC]\n", "[TOC]\n\n## Only",
+                                  "Not [TOC] alone.\n\n## Heading", "", "Just words."])
+def test_the_same_html_as_python_markdown_s_own(text: str, monkeypatch) -> None:
+    quick = render(text)
+    monkeypatch.setattr(quick_tree, "HeadingAnchors", TocExtension)
+    monkeypatch.setattr(quick_tree, "begin", lambda md, text: None)
+    monkeypatch.setattr(quick_tree, "install_block_level_set", lambda md: None)
+    plain = render(text)
+    assert quick == plain
+
+
+def test_a_toc_paragraph_gets_the_table_of_contents() -> None:
+    html = render("[TOC]\n\n## Getting started\n\n## Next steps\n")
+    assert '<div class="toc">' in html
+    assert '<a href="#getting-started">Getting started</a>' in html
+    assert "[TOC]" not in html
+    assert '<div class="toc">' not in render("## Getting started\n\nNo table here.\n")
+
+
+def test_it_is_in_place() -> None:
+    md = MarkdownRenderer()._md
+    assert isinstance(md.treeprocessors["toc"], quick_tree._AnchorsFirst)
+    assert md.is_block_level("P") and md.is_block_level("hr/") and not md.is_block_level("em")
