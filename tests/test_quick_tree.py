@@ -4,7 +4,10 @@ Python-Markdown's own do, and a ``[TOC]`` paragraph still gets its table."""
 from __future__ import annotations
 
 import pytest
+from markdown import Markdown
+from markdown.extensions.attr_list import AttrListExtension
 from markdown.extensions.toc import TocExtension
+from markdown.util import Registry
 
 from trainkit.markdown_ext import MarkdownRenderer, quick_tree
 
@@ -38,13 +41,29 @@ def render(text: str) -> str:
                                      owner="a/b", targets={"other.md": "a/other/"}).html
 
 
-@pytest.mark.parametrize("text", [HEADINGS, HEADINGS + "\n[TOC]\n", "[TOC]\n\n## Only",
+ATTRIBUTES = """\
+A paragraph with a class.
+{: .lead }
+
+- an item {: .first }
+- [ ] a task
+
+| a | b {: #col } |
+|---|---|
+| x | y |
+
+Escaped \\{: .not } and &#123;: .neither } and `{: .code }`.
+"""
+
+
+@pytest.mark.parametrize("text", [HEADINGS, ATTRIBUTES, HEADINGS + "\n[TOC]\n", "[TOC]\n\n## Only",
                                   "Not [TOC] alone.\n\n## Heading", "", "Just words."])
 def test_the_same_html_as_python_markdown_s_own(text: str, monkeypatch) -> None:
     quick = render(text)
     monkeypatch.setattr(quick_tree, "HeadingAnchors", TocExtension)
     monkeypatch.setattr(quick_tree, "begin", lambda md, text: None)
     monkeypatch.setattr(quick_tree, "install_block_level_set", lambda md: None)
+    monkeypatch.setattr(quick_tree, "AttributeLists", AttrListExtension)
     plain = render(text)
     assert quick == plain
 
@@ -57,7 +76,19 @@ def test_a_toc_paragraph_gets_the_table_of_contents() -> None:
     assert '<div class="toc">' not in render("## Getting started\n\nNo table here.\n")
 
 
+def test_an_attribute_list_still_applies() -> None:
+    assert '<p class="lead">A paragraph with a class.</p>' in render(ATTRIBUTES)
+
+
+def priorities(processors: Registry) -> dict[str, float]:
+    return {item.name: item.priority for item in processors._priority}
+
+
 def test_it_is_in_place() -> None:
     md = MarkdownRenderer()._md
     assert isinstance(md.treeprocessors["toc"], quick_tree._AnchorsFirst)
+    assert isinstance(md.treeprocessors["attr_list"], quick_tree._AttrListWhereBraces)
+    own = priorities(Markdown(extensions=["tables", "fenced_code", "footnotes", "attr_list",
+                                          "admonition", "sane_lists", "toc"]).treeprocessors)
+    assert {name: p for name, p in priorities(md.treeprocessors).items() if name in own} == own
     assert md.is_block_level("P") and md.is_block_level("hr/") and not md.is_block_level("em")
