@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from markdown import Markdown
+from markdown.extensions.admonition import AdmonitionExtension
 from markdown.extensions.attr_list import AttrListExtension
 from markdown.extensions.toc import TocExtension
 from markdown.util import Registry
@@ -41,6 +42,23 @@ def render(text: str) -> str:
                                      owner="a/b", targets={"other.md": "a/other/"}).html
 
 
+ADMONITIONS = """\
+!!! tip "First"
+    Indented *text*.
+
+    A second paragraph of it.
+
+- a list item
+
+    !!! warning
+        Inside the item.
+
+Not !!! one, and
+
+    !!! in code
+"""
+
+
 ATTRIBUTES = """\
 A paragraph with a class.
 {: .lead }
@@ -56,7 +74,7 @@ Escaped \\{: .not } and &#123;: .neither } and `{: .code }`.
 """
 
 
-@pytest.mark.parametrize("text", [HEADINGS, ATTRIBUTES, HEADINGS + "\n[TOC]\n", "[TOC]\n\n## Only",
+@pytest.mark.parametrize("text", [HEADINGS, ATTRIBUTES, ADMONITIONS, HEADINGS + "\n[TOC]\n", "[TOC]\n\n## Only",
                                   "Not [TOC] alone.\n\n## Heading", "", "Just words."])
 def test_the_same_html_as_python_markdown_s_own(text: str, monkeypatch) -> None:
     quick = render(text)
@@ -64,6 +82,7 @@ def test_the_same_html_as_python_markdown_s_own(text: str, monkeypatch) -> None:
     monkeypatch.setattr(quick_tree, "begin", lambda md, text: None)
     monkeypatch.setattr(quick_tree, "install_block_level_set", lambda md: None)
     monkeypatch.setattr(quick_tree, "AttributeLists", AttrListExtension)
+    monkeypatch.setattr(quick_tree, "Admonitions", AdmonitionExtension)
     plain = render(text)
     assert quick == plain
 
@@ -88,7 +107,11 @@ def test_it_is_in_place() -> None:
     md = MarkdownRenderer()._md
     assert isinstance(md.treeprocessors["toc"], quick_tree._AnchorsFirst)
     assert isinstance(md.treeprocessors["attr_list"], quick_tree._AttrListWhereBraces)
-    own = priorities(Markdown(extensions=["tables", "fenced_code", "footnotes", "attr_list",
-                                          "admonition", "sane_lists", "toc"]).treeprocessors)
-    assert {name: p for name, p in priorities(md.treeprocessors).items() if name in own} == own
+    plain = Markdown(extensions=["tables", "fenced_code", "footnotes", "attr_list", "admonition",
+                                 "sane_lists", "toc"])
+    assert isinstance(md.parser.blockprocessors["admonition"], quick_tree._AdmonitionsWhereMarked)
+    for ours, own in ((md.treeprocessors, plain.treeprocessors),
+                      (md.parser.blockprocessors, plain.parser.blockprocessors)):
+        theirs = priorities(own)
+        assert {name: p for name, p in priorities(ours).items() if name in theirs} == theirs
     assert md.is_block_level("P") and md.is_block_level("hr/") and not md.is_block_level("em")

@@ -66,7 +66,8 @@ class MarkdownRenderer:
         self._links = LinkExtension()
         self._md = markdown.Markdown(
             extensions=[
-                "tables", "fenced_code", "footnotes", quick_tree.AttributeLists(), "admonition",
+                "tables", "fenced_code", "footnotes", quick_tree.AttributeLists(),
+                quick_tree.Admonitions(),
                 "sane_lists",
                 quick_tree.HeadingAnchors(permalink="#",
                                           permalink_title="Link to this section",

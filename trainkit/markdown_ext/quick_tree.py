@@ -1,4 +1,4 @@
-"""Python-Markdown's passes over the finished tree, minus work whose result no page uses.
+"""Python-Markdown's passes over the tree, minus work whose result no page uses.
 
 - Heading anchors come from the ``toc`` extension, which also builds a table of
   contents for every body, serializes it and runs every postprocessor over it, then
@@ -9,6 +9,9 @@
   element's text; here only in a body whose text holds a ``{``, which every one of them
   starts with (an escaped ``\\{`` or ``&#123;`` is never one). (2% of the
   instructions of rendering a lesson of the bench corpus.)
+- Every block of every body is tested for an admonition (``!!! tip``), or for the
+  indented rest of one; here only in a body whose text holds ``!!!``, without which
+  there is none.
 - Whether a tag is block-level is asked for every element, several times, and
   Python-Markdown answers by scanning a list of some fifty names; here a set of the
   same names answers. (With the table of contents, 8% of those instructions.)
@@ -20,6 +23,7 @@ import xml.etree.ElementTree as etree
 from typing import Any
 
 from markdown import Markdown
+from markdown.extensions.admonition import AdmonitionExtension, AdmonitionProcessor
 from markdown.extensions.attr_list import AttrListExtension, AttrListTreeprocessor
 from markdown.extensions.toc import TocExtension, TocTreeprocessor
 
@@ -64,12 +68,34 @@ class AttributeLists(AttrListExtension):
         md.treeprocessors.register(_AttrListWhereBraces(md), "attr_list", 8)
 
 
+class _AdmonitionsWhereMarked(AdmonitionProcessor):
+    """The ``admonition`` processor, tried only in a body that holds ``!!!``."""
+
+    marked = True
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return self.marked and super().test(parent, block)
+
+
+class Admonitions(AdmonitionExtension):
+    """``admonition``, with :class:`_AdmonitionsWhereMarked` at the place Python-Markdown
+    documents for its own processor (priority 105)."""
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802
+        md.registerExtension(self)
+        md.parser.blockprocessors.register(_AdmonitionsWhereMarked(md.parser), "admonition",
+                                           105)
+
+
 def begin(md: Markdown, text: str) -> None:
     """Tell the processors of ``md`` about the body about to be converted."""
     anchors, attrs = md.treeprocessors["toc"], md.treeprocessors["attr_list"]
+    notes = md.parser.blockprocessors["admonition"]
     assert isinstance(anchors, _AnchorsFirst) and isinstance(attrs, _AttrListWhereBraces)
+    assert isinstance(notes, _AdmonitionsWhereMarked)
     anchors.begin(text)
     attrs.braces = "{" in text
+    notes.marked = "!!!" in text
 
 
 def install_block_level_set(md: Markdown) -> None:
