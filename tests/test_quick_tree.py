@@ -1,5 +1,6 @@
-"""The quicker tree passes (heading anchors, block-level tags) render exactly what
-Python-Markdown's own do, and a ``[TOC]`` paragraph still gets its table."""
+"""The quicker passes (heading anchors, attribute lists, admonitions, block-level tags)
+render exactly what Python-Markdown's own do, and a ``[TOC]`` paragraph still gets its
+table."""
 
 from __future__ import annotations
 
@@ -74,12 +75,12 @@ Escaped \\{: .not } and &#123;: .neither } and `{: .code }`.
 """
 
 
-@pytest.mark.parametrize("text", [HEADINGS, ATTRIBUTES, ADMONITIONS, HEADINGS + "\n[TOC]\n", "[TOC]\n\n## Only",
-                                  "Not [TOC] alone.\n\n## Heading", "", "Just words."])
+@pytest.mark.parametrize("text", [HEADINGS, ATTRIBUTES, ADMONITIONS, HEADINGS + "\n[TOC]\n",
+                                  "[TOC]\n\n## Only", "Not [TOC] alone.\n\n## Heading", "",
+                                  "Just words."])
 def test_the_same_html_as_python_markdown_s_own(text: str, monkeypatch) -> None:
     quick = render(text)
     monkeypatch.setattr(quick_tree, "HeadingAnchors", TocExtension)
-    monkeypatch.setattr(quick_tree, "begin", lambda md, text: None)
     monkeypatch.setattr(quick_tree, "install_block_level_set", lambda md: None)
     monkeypatch.setattr(quick_tree, "AttributeLists", AttrListExtension)
     monkeypatch.setattr(quick_tree, "Admonitions", AdmonitionExtension)
@@ -110,6 +111,7 @@ def test_it_is_in_place() -> None:
     plain = Markdown(extensions=["tables", "fenced_code", "footnotes", "attr_list", "admonition",
                                  "sane_lists", "toc"])
     assert isinstance(md.parser.blockprocessors["admonition"], quick_tree._AdmonitionsWhereMarked)
+    assert len(quick_tree.gated(md)) == 3
     for ours, own in ((md.treeprocessors, plain.treeprocessors),
                       (md.parser.blockprocessors, plain.parser.blockprocessors)):
         theirs = priorities(own)

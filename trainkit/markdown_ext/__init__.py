@@ -78,6 +78,7 @@ class MarkdownRenderer:
         )
         quick_inline.install(self._md)
         quick_tree.install_block_level_set(self._md)
+        self._gated = quick_tree.gated(self._md)
 
     def render(self, text: str, *, source: str, body_line: int, page_url: str,
                owner: str, targets: Mapping[str, str]) -> Rendered:
@@ -85,7 +86,8 @@ class MarkdownRenderer:
         md.reset()
         self._tasks.start(owner)
         self._links.start(source, page_url, targets)
-        quick_tree.begin(md, text)
+        for processor in self._gated:
+            processor.begin(text)
         try:
             html = md.convert(text)
         except RecursionError:

@@ -31,32 +31,44 @@ MARKER = "[TOC]"
 """Python-Markdown's default marker, the one a body can use."""
 
 
-class _AnchorsFirst(TocTreeprocessor):
-    """The ``toc`` processor, told for each body whether it may hold the marker."""
+class _Gated:
+    """A processor with work to do only in a body whose text holds :attr:`NEEDS`."""
+
+    NEEDS = ""
+    wanted = True
 
     def begin(self, text: str) -> None:
-        self.marker = MARKER if MARKER in text else ""
+        self.wanted = self.NEEDS in text
+
+
+class _AnchorsFirst(_Gated, TocTreeprocessor):
+    """The ``toc`` processor, building the table only for a body that holds the marker."""
+
+    NEEDS = MARKER
+
+    def begin(self, text: str) -> None:
+        super().begin(text)
+        self.marker = MARKER if self.wanted else ""  # (no search for it either)
 
     def build_toc_div(self, toc_list: list[Any]) -> etree.Element:
-        if not self.marker:  # (nothing will hold it, and md.toc is never read)
+        if not self.wanted:  # (nothing will hold it, and md.toc is never read)
             return etree.Element("div")
         return super().build_toc_div(toc_list)
 
 
 class HeadingAnchors(TocExtension):
-    """``TocExtension`` with a processor that builds the table only where it goes; call
-    :func:`begin` with each body's text before converting it."""
+    """``TocExtension`` with a processor that builds the table only where it goes."""
 
     TreeProcessorClass = _AnchorsFirst
 
 
-class _AttrListWhereBraces(AttrListTreeprocessor):
+class _AttrListWhereBraces(_Gated, AttrListTreeprocessor):
     """The ``attr_list`` processor, run only on a body that holds a ``{``."""
 
-    braces = True
+    NEEDS = "{"
 
     def run(self, doc: etree.Element) -> None:
-        if self.braces:
+        if self.wanted:
             super().run(doc)
 
 
@@ -68,13 +80,13 @@ class AttributeLists(AttrListExtension):
         md.treeprocessors.register(_AttrListWhereBraces(md), "attr_list", 8)
 
 
-class _AdmonitionsWhereMarked(AdmonitionProcessor):
+class _AdmonitionsWhereMarked(_Gated, AdmonitionProcessor):
     """The ``admonition`` processor, tried only in a body that holds ``!!!``."""
 
-    marked = True
+    NEEDS = "!!!"
 
     def test(self, parent: etree.Element, block: str) -> bool:
-        return self.marked and super().test(parent, block)
+        return self.wanted and super().test(parent, block)
 
 
 class Admonitions(AdmonitionExtension):
@@ -87,15 +99,11 @@ class Admonitions(AdmonitionExtension):
                                            105)
 
 
-def begin(md: Markdown, text: str) -> None:
-    """Tell the processors of ``md`` about the body about to be converted."""
-    anchors, attrs = md.treeprocessors["toc"], md.treeprocessors["attr_list"]
-    notes = md.parser.blockprocessors["admonition"]
-    assert isinstance(anchors, _AnchorsFirst) and isinstance(attrs, _AttrListWhereBraces)
-    assert isinstance(notes, _AdmonitionsWhereMarked)
-    anchors.begin(text)
-    attrs.braces = "{" in text
-    notes.marked = "!!!" in text
+def gated(md: Markdown) -> list[_Gated]:
+    """The processors of ``md`` to :meth:`~_Gated.begin` with each body's text before
+    converting it."""
+    return [p for p in (*md.treeprocessors, *md.parser.blockprocessors)
+            if isinstance(p, _Gated)]
 
 
 def install_block_level_set(md: Markdown) -> None:
