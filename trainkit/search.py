@@ -147,6 +147,8 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
                     files = begun.pop(keys[i]).result()
                 except Exception:
                     pass  # (indexed again here, and what goes wrong is reported)
+                if files is None and cache is not None:  # (saved there, not held)
+                    files = cache.search_index(keys[i])
             if files is None and kept[i]:
                 files = cache.search_index(keys[i])  # type: ignore[union-attr]
             if files is None:
@@ -241,7 +243,7 @@ class Ahead:
         self._pages: Chosen = []
         self._at: int | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="trainkit-index-ahead")
-        self._started: dict[str, Future[dict[str, bytes]]] = {}
+        self._started: dict[str, Future[dict[str, bytes] | None]] = {}
         self.room = _Room(PAGES_AT_ONCE, jobs)
         """Shared with :func:`index_pages`, so that the parts begun here count."""
 
@@ -269,15 +271,19 @@ class Ahead:
             return
         self._started[key] = self._pool.submit(self._index, pages, key)
 
-    def _index(self, pages: Chosen, key: str) -> dict[str, bytes]:
+    def _index(self, pages: Chosen, key: str) -> dict[str, bytes] | None:
+        """The part's files; or None once they are in the cache's folder, to be read
+        back at the end rather than held: at 10,000 lessons the parts made before the
+        last page came to 35 MB, held when the build's memory peaks."""
         with self.room.held(len(pages)):
-            return _index_part(pages, key, self._read, self._language, self._cache)
+            files = _index_part(pages, key, self._read, self._language, self._cache)
+        return None if self._cache is not None and self._cache.index_dir is not None else files
 
     def made(self) -> None:
         """Every page is made: the last part is complete too."""
         self._begin()
 
-    def taken(self) -> dict[str, Future[dict[str, bytes]]]:
+    def taken(self) -> dict[str, Future[dict[str, bytes] | None]]:
         """Stop beginning parts: those begun, by key, for :func:`index_pages` to wait
         for (a part that was only queued is left to it)."""
         self._begin()
