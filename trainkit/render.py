@@ -243,7 +243,8 @@ def render_markdown(jobs: list[BodyJob], targets: Mapping[str, str], workers: in
     if cache is None:
         return _render_all(jobs, targets, workers)
     keys = [cache.job_key(job) for job in jobs]
-    results = [cache.get(key, targets) for key in keys]
+    checked = cache.checked_for(targets)
+    results = [cache.get(key, targets, checked) for key in keys]
     missing = [i for i, found in enumerate(results) if found is None]
     for i, rendered in zip(missing, _render_all([jobs[i] for i in missing], targets, workers)):
         results[i] = rendered
