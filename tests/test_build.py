@@ -596,9 +596,12 @@ def test_ctrl_c_stops_a_build_quietly_and_leaves_the_site_untouched(make_site, t
         **{f"courses/big/{slug}.md": f"---\ntitle: Lesson {slug}\n---\n## Part\n\nText.\n"
            for slug in lessons}})
     out = tmp_path / "out"
+    # Ctrl-C as a terminal's foreground job has it: a shell starts a background job (the
+    # tests run with `… &`, say) with SIGINT ignored, and Python then leaves it ignored.
     process = subprocess.Popen(
         [sys.executable, "-m", "trainkit", "build", "--source", str(source), "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
