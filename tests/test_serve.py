@@ -453,3 +453,24 @@ def test_twenty_tabs_share_one_event_stream(serve: Callable[..., Server], browse
     assert time.perf_counter() - started < 5
     streams = wait_until(lambda: json.loads(server.body("/__trainkit/status"))["streams"])
     assert streams == 1
+
+
+def test_an_upline_sections_warnings_show_on_the_lesson_it_is_in(make_site) -> None:
+    """In the preview, a warning about an upline's section is at the foot of the lesson
+    page that shows the section, with the lesson's own; other pages have none."""
+    from trainkit.build import check
+    from trainkit.preview import page_warnings
+
+    image = "![Chart](https://example.com/c.png)\n"
+    source = make_site({
+        "trainkit.yaml": 'title: T\nversion: "1.0"\nuplines:\n  - name: Maria\n'
+                         "    path: uplines/maria\n",
+        "courses/basics/welcome.md": f"---\ntitle: Welcome\n---\n{image}",
+        "uplines/maria/sections/tip.md": f"---\nfor: basics/welcome\n---\n{image}",
+    })
+    site, _, problems, _ = check(source, include_drafts=True, search=False)
+    assert site is not None
+    found = page_warnings(site, problems)
+    assert list(found) == ["courses/basics/welcome/index.html"]
+    assert [line.split(": warning:")[0] for line in found["courses/basics/welcome/index.html"]] \
+        == ["courses/basics/welcome.md:4", "uplines/maria/sections/tip.md:4"]
