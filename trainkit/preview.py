@@ -81,10 +81,11 @@ def page_warnings(site: Site, problems: list[Problem]) -> dict[str, tuple[str, .
     owner.update((s.source, key) for key, group in site.sections.items() for s in group)
     warned = {owner[file] for file in by_file if file in owner}
     found = {}
-    for key in (key for key in site.lessons if key in warned):
-        files = [site.lessons[key].source, *(s.source for s in site.sections.get(key, ()))]
-        found[urls.output_file(urls.lesson_url(key))] = tuple(
-            line for file in files for line in by_file.get(file, ()))
+    for key, lesson in site.lessons.items():
+        if key in warned:
+            files = [lesson.source, *(s.source for s in site.sections.get(key, ()))]
+            found[urls.output_file(urls.lesson_url(key))] = tuple(
+                line for file in files for line in by_file.get(file, ()))
     return found
 
 

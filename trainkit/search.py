@@ -141,16 +141,14 @@ def index_pages(chosen: Chosen, read: Callable[[str], bytes], sink: Callable[[Pa
         for i in range(len(parts)):  # the parts Pagefind need not make, meanwhile
             if i in made.parts or i in reused:
                 continue
-            files = None
-            if keys[i] in begun:
+            files, made_ahead = None, keys[i] in begun
+            if made_ahead:
                 try:
                     files = begun.pop(keys[i]).result()
                 except Exception:
                     pass  # (indexed again here, and what goes wrong is reported)
-                if files is None and cache is not None:  # (saved there, not held)
-                    files = cache.search_index(keys[i])
-            if files is None and kept[i]:
-                files = cache.search_index(keys[i])  # type: ignore[union-attr]
+            if files is None and cache is not None and (kept[i] or made_ahead):
+                files = cache.search_index(keys[i])  # (where a part made ahead is kept)
             if files is None:
                 with room.held(len(parts[i])):
                     files = _index_part(parts[i], keys[i], read, language, cache)
