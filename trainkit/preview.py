@@ -218,6 +218,10 @@ class Preview:
     def _rebuild(self, watched: set[str] | None) -> RebuildResult:
         started = time.perf_counter()
         old = self.current()
+        # The last rebuild's cache is let go of when this one returns, after the new
+        # pages are served: freeing what it alone held took 20 ms of a save at 10,000
+        # lessons.
+        previous = self.bodies  # noqa: F841
         old_problems, self.problems = self.problems, []
         problems: list[Problem] = []
         files: dict[str, File] | None = None
