@@ -186,6 +186,26 @@ def test_link_to_a_missing_heading_in_the_same_lesson_is_an_error(make_site, cli
     assert f"{LESSON}:6: error: link to '#unreal': there is no heading '#unreal'" in result.output
 
 
+def test_anchor_links_are_checked_against_every_heading_on_the_page_they_lead_to(make_site,
+                                                                                cli):
+    """A heading of an upline's section is on its lesson's page, so a link to it is
+    good; a library note's link to a heading that is nowhere is an error at its line;
+    a course page has no headings of a lesson's, so a link into it is not checked."""
+    src = make_site({
+        "trainkit.yaml": 'title: T\nversion: "1.0"\nuplines:\n  - name: Maria\n'
+                         "    path: uplines/maria\n",
+        "uplines/maria/sections/tip.md": "---\nfor: basics/second\n---\n## Her tip\n\nCall.\n",
+        LESSON: welcome("See [her tip](second.md#her-tip) and [the course](course.yaml#x).\n"),
+        "links/guide.md": "---\ntitle: Guide\nurl: https://example.org/g\n---\n"
+                          "Note.\n\n[x](../courses/basics/second.md#nowhere)\n",
+    })
+    result = cli("check", "--source", src)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if ": error: " in line]
+    assert errors == ["links/guide.md:7: error: link to '../courses/basics/second.md#nowhere': "
+                      f"there is no heading '#nowhere' in {SECOND}"]
+
+
 def test_broken_link_in_a_library_note_is_an_error_at_its_line(make_site, cli):
     src = make_site({"links/guide.md": "---\ntitle: Guide\nurl: https://example.org/g\n---\n"
                                        "Note.\n\n[x](../courses/nope.md)\n"})

@@ -14,7 +14,6 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Callable, Iterable, Mapping, cast
 
 import jinja2
@@ -347,34 +346,43 @@ def _render_one(renderer: MarkdownRenderer, job: BodyJob, targets: Mapping[str, 
 def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mapping[str, Rendered],
                    notes: Mapping[str, Rendered]) -> list[Problem]:
     """Every ``#anchor`` link must name a heading (or other id) of its target page."""
-    pages: dict[str, list[Rendered]] = {urls.lesson_url(key): [r] for key, r in lessons.items()}
-    for group in site.sections.values():
-        for s in group:
-            pages.setdefault(urls.lesson_url(s.target), []).append(sections[s.source])
-    anchors: dict[str, set[str]] = {}  # made only for the pages some link points into
-    problems = []
-    # Each body's text is read (a lesson's decoded) only for the line of a problem in it.
-    checked: Iterable[tuple[str, Callable[[], str], int, Rendered]] = [
-        *((l.source, partial(getattr, l, "body"), l.body_line, lessons[k])
-          for k, l in site.lessons.items()),
-        *((s.source, partial(getattr, s, "body"), s.body_line, sections[s.source])
-          for g in site.sections.values() for s in g),
-        *((l.source, partial(getattr, l, "note"), l.note_line, notes[l.source])
-          for l in site.links),
+    # Only the bodies with such links are looked at, and the ids of a page gathered only
+    # when a link points into it (most bodies have none: 20 ms of a save at 10,000
+    # lessons went on listing every body and every page first).
+    checked = [
+        *((l.source, l, "body", l.body_line, r) for k, l in site.lessons.items()
+          if (r := lessons[k]).anchor_refs),
+        *((s.source, s, "body", s.body_line, r) for g in site.sections.values() for s in g
+          if (r := sections[s.source]).anchor_refs),
+        *((l.source, l, "note", l.note_line, r) for l in site.links
+          if (r := notes[l.source]).anchor_refs),
     ]
-    for source, body, body_line, rendered in checked:
-        if not rendered.anchor_refs:
-            continue
+
+    def ids(url: str) -> set[str] | None:
+        """The ids on the lesson page at ``url`` (its body's and its upline sections'),
+        or None for another page (a course, a static file: not checked)."""
+        key = url.removeprefix("courses/").removesuffix("/")
+        if key not in lessons or urls.lesson_url(key) != url:
+            return None
+        return {a for r in (lessons[key], *(sections[s.source] for s in
+                                            site.sections.get(key, ()))) for a in r.anchors}
+
+    anchors: dict[str, set[str] | None] = {}
+    problems = []
+    for source, owner, text, body_line, rendered in checked:
         seen: dict[str, int] = {}
         for ref in rendered.anchor_refs:
             nth = seen[ref.href] = seen.get(ref.href, -1) + 1
             url = site.targets.get(ref.source)
-            if url is None or url not in pages:
-                continue  # not a page with headings (a course, a static file): not checked
+            if url is None:
+                continue
             if url not in anchors:
-                anchors[url] = {a for r in pages[url] for a in r.anchors}
-            if ref.fragment not in anchors[url]:
-                problems.append(error(source, line_of(body(), ref.href, body_line, nth),
+                anchors[url] = ids(url)
+            found = anchors[url]
+            if found is not None and ref.fragment not in found:
+                # (a body's text is read, a lesson's decoded, only for a problem's line)
+                problems.append(error(source, line_of(getattr(owner, text), ref.href,
+                                                      body_line, nth),
                                       f"link to '{ref.href}': there is no heading "
                                       f"'#{ref.fragment}' in {ref.source}"))
     return problems
