@@ -228,6 +228,10 @@ EDITS: list[dict[str, str | None]] = [
      "courses/basics/course.yaml": "title: Basics\nlessons: [fourth, welcome, second, third]\n"},
     {"paths/after.yaml": "title: After all\nsteps:\n  - lesson: later/two\n  - course: basics\n"},
     {"trainkit.yaml": 'title: Renamed Team\nversion: "1.1"\n'},
+    {"courses/later/one.md": '---\ntitle: One\nlinks: [guide]\n---\n'
+                             'One <b onclick="ring()">now</b>.\n'},
+    {"trainkit.yaml": 'title: Renamed Team\nversion: "1.1"\nsafe: true\n'},  # (no onclick)
+    {"trainkit.yaml": 'title: Renamed Team\nversion: "1.1"\n'},
     {"courses/later/course.yaml": "title: Later on\nlessons: [two, one]\n"},
     {"courses/basics/second.md": "---\ntitle: Second\ndraft: true\n---\nMore.\n"},
 ]

@@ -331,10 +331,13 @@ class BodyCache:
     def job_key(self, job: "BodyJob") -> str:
         """:func:`job_key`, remembered for the next rebuild of this process (hashing
         every body again would cost more than looking it up)."""
-        key = self.memo.get(job)
+        key = job.key
         if key is None:
-            key = job_key(job)
-            self.memo.keep(job, key)
+            key = self.memo.get(job)
+            if key is None:
+                key = job_key(job)
+                self.memo.keep(job, key)
+            object.__setattr__(job, "key", key)  # (not a field compared or hashed)
         return key
 
     def following(self) -> "BodyCache":

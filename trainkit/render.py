@@ -23,7 +23,7 @@ from . import __version__, pages, urls
 from .cache import BodyCache, BuiltPages, Carried, InputsDigest, page_key, renderer
 from .discovery import discovery_files
 from .markdown_ext import MarkdownRenderer, Rendered, line_of, pack
-from .model import Section, Site, Upline
+from .model import Lesson, Link, Section, Site
 from .problems import Problem, error
 from .sanitize import sanitize
 from .theme import Theme, environment
@@ -186,18 +186,31 @@ def render_bodies(site: Site, jobs: int = 1, cache: BodyCache | None = None,
     ``digests``, and the cache, the bodies come with their digests (see
     :attr:`Bodies.digests`: only a build that compares pages with the last one's needs
     them, not serve)."""
-    def job(markdown: bytes, source: str, body_line: int, page_url: str, owner: str,
-            upline: Upline | None) -> BodyJob:
-        untrusted = site.config.safe or (upline is not None and not upline.trusted)
-        return BodyJob(markdown, source, body_line, page_url, owner, untrusted)
+    memo = cache.memo if cache is not None and cache.in_process else None
+    safe = site.config.safe
 
-    lesson_jobs = [job(l.markdown, l.source, l.body_line, urls.lesson_url(k), k, l.upline)
+    def job(origin: Lesson | Section | Link, text: bytes | str, body_line: int, page_url: str,
+            owner: str) -> BodyJob:
+        """The job of the body of ``origin``: in serve, the very job of the last rebuild
+        when ``origin`` is the same object (its cache key made then goes with it; making
+        10,000 jobs and finding their keys again was 25 ms of a save)."""
+        upline = origin.upline
+        untrusted = safe or (upline is not None and not upline.trusted)
+        old = memo.get(("job", origin.source)) if memo is not None else None
+        if old is not None and old[0] is origin and old[1].sanitize == untrusted:
+            return old[1]  # type: ignore[no-any-return]
+        markdown = text if isinstance(text, bytes) else text.encode()
+        made = BodyJob(markdown, origin.source, body_line, page_url, owner, untrusted)
+        if memo is not None:
+            memo.keep(("job", origin.source), (origin, made))
+        return made
+
+    lesson_jobs = [job(l, l.markdown, l.body_line, urls.lesson_url(k), k)
                    for k, l in site.lessons.items()]
     section_list = [s for group in site.sections.values() for s in group]
-    section_jobs = [job(s.body.encode(), s.source, s.body_line, urls.lesson_url(s.target),
-                        s.target, s.upline) for s in section_list]
-    note_jobs = [job(l.note.encode(), l.source, l.note_line, urls.LIBRARY, l.source, l.upline)
-                 for l in site.links]
+    section_jobs = [job(s, s.body, s.body_line, urls.lesson_url(s.target), s.target)
+                    for s in section_list]
+    note_jobs = [job(l, l.note, l.note_line, urls.LIBRARY, l.source) for l in site.links]
     known: dict[int, tuple[Rendered, bytes]] = {}
     results = iter(render_markdown([*lesson_jobs, *section_jobs, *note_jobs], site.targets,
                                    jobs, cache, known if digests else None))
@@ -224,6 +237,9 @@ class BodyJob:
     """The ``<course>/<lesson>`` its checklist items belong to."""
     sanitize: bool
     """Someone else's content (an untrusted upline, or ``safe: true``): clean the HTML."""
+    key: str | None = field(default=None, init=False, compare=False, repr=False)
+    """Its cache key, once :meth:`BodyCache.job_key <trainkit.cache.BodyCache.job_key>`
+    has made it (a hash of all of the above)."""
 
 
 PARALLEL_THRESHOLD = 100
