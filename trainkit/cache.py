@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .theme import Theme
     from .markdown_ext import Rendered
     from .problems import Problem
-    from .render import BodyJob
+    from .render import BodyJob, Page
     from .sourcefile import FrontMatterDoc
 
     Document = tuple[FrontMatterDoc | None, list[Problem]]
@@ -232,8 +232,8 @@ class BodyCache:
     previous rebuild; None when not known (then each file's stat is looked at)."""
     courses: Carried[str, Any] = field(default_factory=Carried)
     """In serve: what loading each course folder gave in the previous rebuild."""
-    planned: Carried[str, tuple[Any, bytes]] = field(default_factory=Carried)
-    """Each page's output path → (what its context is made from, its bytes), from the
+    planned: Carried[str, tuple[Any, "Page"]] = field(default_factory=Carried)
+    """Each page's output path → (what its context is made from, the page), from the
     previous build in this process (see :func:`trainkit.pages.plan`)."""
     checked_against: Mapping[str, str] | None = None
     """The link targets every body carried in :attr:`bodies` (``last``) was rendered

@@ -74,15 +74,18 @@ def plan(site: Site, bodies: "Bodies", serve: bool = False,
         for i, lesson in enumerate(lessons):
             prev = lessons[i - 1] if i > 0 else None
             nxt = lessons[i + 1] if i + 1 < len(lessons) else None
+            # (most lessons have no sections, reading or prerequisites: no generator
+            # is made for them, which was a fifth of planning the pages)
             sections = site.sections.get(lesson.key, ())
-            reading = tuple(found for s in lesson.links
-                            if (found := reading_of.find(lesson.course, s)) is not None)
+            reading = tuple(found for s in lesson.links if (
+                found := reading_of.find(lesson.course, s)) is not None) if lesson.links else ()
             inputs = (base, course.slug, course.title, item[lesson.key],
                       bodies.lessons[lesson.key],
-                      tuple((s, bodies.sections[s.source]) for s in sections),
+                      tuple((s, bodies.sections[s.source]) for s in sections) if sections else (),
                       item[prev.key] if prev else None, item[nxt.key] if nxt else None,
                       i + 1, len(lessons), reading,
-                      tuple(site.lessons.get(ref) for ref in lesson.prerequisites))
+                      tuple(site.lessons.get(ref) for ref in lesson.prerequisites)
+                      if lesson.prerequisites else ())
             yield Planned(urls.lesson_url(lesson.key), inputs,
                           partial(lesson_page, site, bodies, facts, course, lesson,
                                   (prev, nxt), i + 1, len(lessons), serve, reading))
@@ -116,7 +119,8 @@ def lesson_facts(site: Site, bodies: "Bodies",
     for key, lesson in site.lessons.items():
         sections = site.sections.get(key, ())
         inputs = (lesson, bodies.lessons[key].checklist,
-                  tuple((s, bodies.sections[s.source].checklist) for s in sections))
+                  tuple((s, bodies.sections[s.source].checklist) for s in sections)
+                  if sections else ())
         old = memo.get(("facts", key)) if memo is not None else None
         if old is not None and old[0] == inputs:
             facts[key] = old[1]

@@ -320,8 +320,10 @@ def _index_files(files: Mapping[str, File]) -> dict[str, File]:
 
 
 def _reuse(old: File | None, content: bytes) -> File:
-    """The previous file when its bytes are the same (no new hash, no reload)."""
-    return old if old is not None and old.content == content else make_file(content)
+    """The previous file when its bytes are the same (no new hash, no reload). Those of
+    a page carried from the last rebuild are the very same: not compared byte by byte."""
+    return (old if old is not None and (old.content is content or old.content == content)
+            else make_file(content))
 
 
 def _copy(old: File | None, path: Path) -> File:

@@ -109,12 +109,14 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
             first = {rank(path) for path, key in keys.items() if not built.same(path, key)}
         to_make.sort(key=lambda pair: (rank(pair[0]) not in first, rank(pair[0])))
     out: list[Page] = []
+    last = cache.planned.last if cache is not None else {}
+    keep = cache.planned.keep if cache is not None and cache.in_process else None
     for done, (path, page) in enumerate(to_make, 1):
         inputs = (fingerprint, page.inputs)
-        before = cache.planned.last.get(path) if cache is not None else None
+        before = last.get(path)
         made: Page | Kept
         if before is not None and before[0] == inputs:
-            made = Page(path, before[1])  # nothing it is made from changed, not even its context
+            made = before[1]  # nothing it is made from changed, not even its context
         elif built is not None:
             # (recorded for the next build, whether taken or made)
             key = keys.get(path) or inputs_digest(page.inputs)
@@ -131,8 +133,8 @@ def render_site(site: Site, theme: Theme, *, serve: bool = False, jobs: int = 1,
                 made = Page(path, content)
         else:
             made = Page(path, _render_page(env, page.make(), path, fingerprint, cache))
-        if cache is not None and cache.in_process and isinstance(made, Page):
-            cache.planned.keep(path, (inputs, made.content))
+        if keep is not None and isinstance(made, Page):
+            keep(path, (inputs, made))
         if sink is not None:
             sink(made)
         else:
