@@ -168,12 +168,19 @@ def test_lesson_listed_twice_is_an_error_naming_both_lines(make_site, cli):
     assert f"{COURSE}:5: error: lesson 'welcome' is listed twice (also on line 3)" in result.output
 
 
-def test_static_file_colliding_with_a_page_is_an_error_naming_both(make_site, cli):
-    src = make_site({"static/courses/basics/index.html": "<p>mine</p>"})
+@pytest.mark.parametrize("page, writer", [
+    ("courses/basics/index.html", COURSE),
+    ("courses/basics/welcome/index.html", LESSON),
+    ("paths/start/index.html", "paths/start.yaml"),
+])
+def test_static_file_colliding_with_a_page_is_an_error_naming_both(make_site, cli, page,
+                                                                   writer):
+    src = make_site({f"static/{page}": "<p>mine</p>",
+                     "paths/start.yaml": "title: Start\nsteps:\n  - course: basics\n"})
     result = check(cli, src)
     assert result.exit_code == 1
-    assert ("static/courses/basics/index.html:1: error: this file would be written to "
-            f"courses/basics/index.html, which {COURSE} also writes") in result.output
+    assert (f"static/{page}:1: error: this file would be written to "
+            f"{page}, which {writer} also writes") in result.output
 
 
 def test_static_file_colliding_with_the_home_page_is_an_error(make_site, cli):

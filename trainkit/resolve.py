@@ -37,23 +37,26 @@ def resolve(config: SiteConfig, site: Content, packs: Iterable[Content],
 
     drafts = {k for k, lesson in lessons_all.items() if lesson.draft and not include_drafts}
     lessons = {}
+    missing = set()  # listed in their course, but not read
     for course in sorted(courses.values(), key=_course_order):
         for slug in course.lesson_slugs:
             key = f"{course.slug}/{slug}"
-            if key in lessons_all and key not in drafts:
+            if key not in lessons_all:
+                missing.add(key)
+            elif key not in drafts:
                 lessons[key] = lessons_all[key]
 
     # Lessons that could not be read: the missing file, what is wrong in it or in its
     # course.yaml is already an error at its own file, and references to them would only
     # repeat it elsewhere (in an upline's section, which its reader cannot fix).
-    unread = _Unread(
-        {f"{c.slug}/{s}" for c in courses.values() for s in c.lesson_slugs} - lessons_all.keys(),
-        {slug for c in contents for slug in c.unread_courses} - courses.keys())
+    unread = _Unread(missing, {slug for c in contents for slug in c.unread_courses}
+                     - courses.keys())
     # (A curated link with errors is found as if it were there: its error is enough.)
     reading = Reading([*((l.course, l.slug, l.source) for l in links.values()),
                        *((u.course, u.slug, u.source) for c in contents for u in c.unread_links)])
     for lesson in lessons.values():
-        problems += _check_lesson_refs(lesson, lessons, drafts, reading, unread)
+        if lesson.prerequisites or lesson.links:
+            problems += _check_lesson_refs(lesson, lessons, drafts, reading, unread)
     for path in paths.values():
         problems += _check_path(path, courses, lessons, drafts, unread)
     sections = _attach_sections([c.sections for c in contents[1:]] + [site.sections],
@@ -83,6 +86,9 @@ class _Unread:
     def __contains__(self, ref: object) -> bool:
         return isinstance(ref, str) and (ref in self.lessons or
                                          ref.partition("/")[0] in self.courses)
+
+    def __bool__(self) -> bool:
+        return bool(self.lessons or self.courses)
 
 
 def _course_order(course: Course) -> tuple[bool, int, str]:
@@ -178,12 +184,12 @@ def _targets(contents: list[Content], lessons: dict[str, Lesson], courses: dict[
     maps to its page too: a link to it is not an error besides its own.
     """
     targets: dict[str, str] = {}
-    for course in courses.values():
+    for course in courses.values() if unread else ():  # (usually none is unread)
         folder = course.source.rsplit("/", 1)[0]
         for slug in course.lesson_slugs:
             if f"{course.slug}/{slug}" in unread:
                 targets[f"{folder}/{slug}.md"] = urls.lesson_url(f"{course.slug}/{slug}")
-    for content in contents:
+    for content in contents if unread.courses else ():
         for lesson in content.lessons:
             if lesson.course in unread.courses:
                 targets[lesson.source] = urls.lesson_url(lesson.key)
@@ -213,12 +219,15 @@ def _check_outputs(lessons: dict[str, Lesson], courses: dict[str, Course],
                    paths: dict[str, LearningPath], static: tuple) -> list[Problem]:  # type: ignore[type-arg]
     """Two sources must never write the same output file."""
     owners: dict[str, str] = {out: "trainkit itself" for out in RESERVED_OUTPUTS}
-    for course in courses.values():
-        owners[urls.output_file(urls.course_url(course.slug))] = course.source
-    for lesson in lessons.values():
-        owners[urls.output_file(urls.lesson_url(lesson.key))] = lesson.source
-    for path in paths.values():
-        owners[urls.output_file(urls.path_url(path.slug))] = path.source
+    # Pages are index.html files: only a static file of that name could be one (and
+    # listing 10,000 lessons' pages on every save, to find none, took 15 ms).
+    if any(file.output.endswith("index.html") for file in static):
+        for course in courses.values():
+            owners[urls.output_file(urls.course_url(course.slug))] = course.source
+        for lesson in lessons.values():
+            owners[urls.output_file(urls.lesson_url(lesson.key))] = lesson.source
+        for path in paths.values():
+            owners[urls.output_file(urls.path_url(path.slug))] = path.source
     problems = []
     for file in static:
         other = owners.get(file.output) or (
