@@ -474,3 +474,43 @@ def test_an_upline_sections_warnings_show_on_the_lesson_it_is_in(make_site) -> N
     assert list(found) == ["courses/basics/welcome/index.html"]
     assert [line.split(": warning:")[0] for line in found["courses/basics/welcome/index.html"]] \
         == ["courses/basics/welcome.md:4", "uplines/maria/sections/tip.md:4"]
+
+
+def test_the_search_index_follows_each_save_and_leaves_unsaved_pages_as_indexed(
+        make_site) -> None:
+    """serve rebuilds the search index in the background after each save: a word saved
+    into a lesson is found in the new index; pages carried unchanged from the rebuild
+    before keep what the index had for them."""
+    import gzip
+
+    from trainkit.preview import Preview
+    from trainkit.search import BUNDLE
+
+    def indexed_text(preview: Preview, word: str) -> str:
+        """The text of the index's page fragments, once one of them holds ``word``."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            files = preview.current().files
+            text = "\n".join(gzip.decompress(f.content).decode("utf-8", "replace")
+                             for path, f in files.items()
+                             if path.startswith(BUNDLE) and path.endswith(".pf_fragment"))
+            if word in text:
+                return text
+            time.sleep(0.05)
+        raise AssertionError(f"{word!r} never reached the search index")
+
+    lesson = "courses/basics/welcome.md"
+    source = make_site()
+    preview = Preview(source)
+    try:
+        assert not preview.rebuild().failed
+        before = indexed_text(preview, "Welcome")
+        text = (source / lesson).read_text(encoding="utf-8")
+        for word in ("Zanzibarish", "Quetzalcoatlish"):
+            (source / lesson).write_text(text + f"\n{word} is the word.\n", encoding="utf-8")
+            assert not preview.rebuild({lesson}).failed
+            after = indexed_text(preview, word)
+        assert "Zanzibarish" not in after  # (the first save's word went with it)
+        assert before.count('"url":') == after.count('"url":')  # every other page, still there
+    finally:
+        preview.close()

@@ -33,7 +33,7 @@ from .cache import BodyCache
 from .model import Site
 from .problems import Problem, UsageError, error, has_errors, warning
 from .render import Page
-from .search import BUNDLE, search_index
+from .search import BUNDLE, Digests, search_index
 
 
 MAX_LISTED_CHANGES = 200
@@ -110,6 +110,7 @@ class SearchIndexer:
     def __init__(self, done: Callable[[list[Page], list[Problem]], None]) -> None:
         self.done = done
         self._memo = BodyCache(None)
+        self._digests: Digests = {}
         self._next: tuple[list[Page], str] | None = None
         self._closed = False
         self._cond = threading.Condition()
@@ -133,7 +134,8 @@ class SearchIndexer:
                     return
                 (pages, language), self._next = self._next, None
             try:
-                index, problems = search_index(pages, language, self._memo)
+                index, problems = search_index(pages, language, self._memo,
+                                               known=self._digests)
             except Exception as exc:  # a bug must not stop the preview
                 index, problems = [], [warning("trainkit", 1, "internal error while indexing: "
                                                f"{type(exc).__name__}: {exc}")]
