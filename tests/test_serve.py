@@ -514,3 +514,43 @@ def test_the_search_index_follows_each_save_and_leaves_unsaved_pages_as_indexed(
         assert before.count('"url":') == after.count('"url":')  # every other page, still there
     finally:
         preview.close()
+
+
+def test_an_open_page_gets_a_saves_new_version_before_the_tidying_after_it(
+        make_site, monkeypatch) -> None:
+    """After the swap, a rebuild frees the last one's leftovers and runs the cycle
+    collector, holding the interpreter; with a page open, that waits until the page has
+    fetched the new version (or a quarter of a second), so its reload is not held up."""
+    from trainkit import preview as preview_module
+    from trainkit.preview import Preview
+
+    lesson = "courses/basics/welcome.md"
+    source = make_site()
+    preview = Preview(source)
+    assert not preview.rebuild().failed
+    order: list[str] = []
+    monkeypatch.setattr(preview_module.gc, "collect", lambda *a: order.append("tidy") or 0)
+    monkeypatch.setattr(preview_module.Preview, "_index", lambda self, *a: order.append("index"))
+
+    def open_page() -> None:
+        snapshot = preview.wait_for_change(preview.current().generation, timeout=10)
+        time.sleep(0.05)  # (the page reloads, a moment after its event)
+        order.append("page")
+        preview.page_served(snapshot.generation)
+
+    preview.count_stream(+1)  # a page is open
+    page = threading.Thread(target=open_page)
+    page.start()
+    text = (source / lesson).read_text(encoding="utf-8")
+    (source / lesson).write_text(text + "\nA new line.\n", encoding="utf-8")
+    assert not preview.rebuild({lesson}).failed
+    page.join()
+    assert order == ["page", "index", "tidy"]
+
+    order.clear()  # a page that never comes is not waited for long
+    monkeypatch.setattr(preview_module, "RELOAD_WAIT", 0.2)
+    (source / lesson).write_text(text + "\nAnother line.\n", encoding="utf-8")
+    started = time.monotonic()
+    assert not preview.rebuild({lesson}).failed
+    assert order == ["index", "tidy"] and time.monotonic() - started < 5
+    preview.close()

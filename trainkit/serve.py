@@ -152,6 +152,7 @@ class Handler(BaseHTTPRequestHandler):
             if self.server.reload:
                 snippet += live_script(snapshot.generation, preview.instance)
             self._send(status, inject(file.content, snippet), ctype, {"Cache-Control": "no-store"})
+            preview.page_served(snapshot.generation)
             return
         if status == 200 and self.headers.get("If-None-Match") == file.etag:
             self._send(304, b"", None, {"ETag": file.etag, "Cache-Control": "no-cache"})
