@@ -379,8 +379,8 @@ def _check_anchors(site: Site, lessons: Mapping[str, Rendered], sections: Mappin
     def ids(url: str) -> set[str] | None:
         """The ids on the lesson page at ``url`` (its body's and its upline sections'),
         or None for another page (a course, a static file: not checked)."""
-        key = url.removeprefix("courses/").removesuffix("/")
-        if key not in lessons or urls.lesson_url(key) != url:
+        key = urls.lesson_key(url)
+        if key is None or key not in lessons:
             return None
         return {a for r in (lessons[key], *(sections[s.source] for s in
                                             site.sections.get(key, ()))) for a in r.anchors}

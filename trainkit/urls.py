@@ -26,6 +26,12 @@ def lesson_url(key: str) -> str:
     return f"courses/{key}/"
 
 
+def lesson_key(url: str) -> str | None:
+    """The ``<course>/<lesson>`` whose page :func:`lesson_url` puts at ``url``, if any."""
+    key = url.removeprefix("courses/").removesuffix("/")
+    return key if key.count("/") == 1 and lesson_url(key) == url else None
+
+
 def path_url(path: str) -> str:
     return f"paths/{path}/"
 
