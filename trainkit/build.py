@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import uptodate, urls
-from .cache import CACHE_DIR, BodyCache, BuiltPages, forget_others, return_large_blocks
+from .cache import (CACHE_DIR, BodyCache, BuiltPages, collector_paused, forget_others,
+                    return_large_blocks)
 from .changes import change_list, page_checklists
 from .discovery import version_feed
 from .loader import CONFIG_FILE, Folder, load_config, load_folder
@@ -125,7 +126,10 @@ def build(source: Path, out: Path, strict: bool = False,
     if jobs > 1 and sum(name.endswith(".md") for name in stamps) >= PARALLEL_THRESHOLD:
         start_workers_early()  # it imports Markdown on another core while we read files
     with _few_collections():
-        with _frozen_when_loaded():
+        # The caches are frozen before the collector is on again: collected as they
+        # came, the million objects of a 10,000-lesson site's caches were walked again
+        # after each shelf (75 ms of the 410 their loading took).
+        with collector_paused(freeze=True):
             cache = BodyCache.open(source)
             cache.keep_compiled(source)
         output = Output(out, spare=source / CACHE_DIR / SPARE)
@@ -159,22 +163,6 @@ def _few_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-@contextmanager
-def _frozen_when_loaded() -> Iterator[None]:
-    """Load the caches with the cycle collector off, and put what they hold out of its
-    sight (frozen) before it is on again. Loading makes no cycles; collected as they
-    came, the million objects of a 10,000-lesson site's caches were walked again after
-    each shelf: 75 ms of the 410 their loading took."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
-
-
 def _write_all(source: Path, output: Output, strict: bool, progress: Progress | None,
                jobs: int, cache: BodyCache, language: str,
                ) -> tuple[Counts, list[Problem], dict[str, str], str]:
@@ -184,7 +172,7 @@ def _write_all(source: Path, output: Output, strict: bool, progress: Progress | 
     records saved."""
     chosen: Chosen = []  # the pages for the search index, with their digests
     pages = 0
-    with _frozen_when_loaded():
+    with collector_paused(freeze=True):
         built = BuiltPages.open(source, output.out, uptodate.code(), spare=output.staging,
                                 marker=MARKER)
         manifest = uptodate.last(source, output.out)
