@@ -92,6 +92,26 @@ def test_a_file_saved_just_before_a_build_is_looked_at_next_time(make_site, cli,
     assert again.exit_code == 0 and "Built 9 pages" in again.output
 
 
+def test_only_the_files_saved_just_before_a_build_are_taken_as_changed(make_site, cli,
+                                                                      tmp_path, monkeypatch):
+    """The others' stat is still recorded: the next build knows that only those changed
+    (it then starts no Markdown workers for a one-lesson edit of a large site)."""
+    import time
+
+    source, out = make_site(), tmp_path / "out"
+    cutoff = time.time_ns()
+    monkeypatch.setattr(uptodate, "settled", lambda changed_ns, at_ns=None: changed_ns < cutoff)
+    time.sleep(0.05)  # (file times come from a coarser clock)
+    lesson = source / "courses/basics/second.md"
+    lesson.write_text(lesson.read_text() + "\nSaved just now.\n")
+    args = ("build", "--source", source, "--out", out)
+    assert "Built 9 pages" in cli(*args).output
+    looked = uptodate.look(source, out, False)
+    assert not looked.unchanged and looked.changed(".md") == 1
+    assert "Built 9 pages" in cli(*args).output  # (it is looked at again)
+    assert "Saved just now." in (out / "courses/basics/second/index.html").read_text()
+
+
 @pytest.mark.parametrize("spare", ["kept", "deleted"])
 def test_the_output_recorded_is_the_output_as_it_is_after_an_edit(make_site, cli, tmp_path,
                                                                   trusted, monkeypatch, spare):

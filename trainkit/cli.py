@@ -118,17 +118,17 @@ def build(source: Path, out: Path | None, strict: bool, jobs: int | None) -> Non
 
     out = out if out is not None else source / "site"
     started = time.perf_counter()
-    last = uptodate.unchanged(source, out, strict)  # before loading the whole pipeline
-    if last is not None:
-        report(last.problems, strict)
-        _built(last.counts, out, time.perf_counter() - started, unchanged=True)
+    looked = uptodate.look(source, out, strict)  # before loading the whole pipeline
+    if looked.unchanged and looked.manifest is not None:
+        report(looked.manifest.problems, strict)
+        _built(looked.manifest.counts, out, time.perf_counter() - started, unchanged=True)
         return
     from .build import build as run_build
 
     bar = ProgressBar()
     try:
         result = run_build(source, out, strict=strict, progress=bar, jobs=jobs,
-                           changed_known=True)
+                           looked=looked)
     except UsageError as exc:
         fail_usage(str(exc))
     except ContentError as exc:

@@ -30,6 +30,8 @@ MANIFEST = "last-build.pickle"
 CONFIG_FILE = "trainkit.yaml"
 RECENT_NS = 2_000_000_000
 """Files changed this recently are read again (here, and by serve's rebuilds)."""
+UNTRUSTED: Stamp = (-3, -3, -3, -3)
+"""Recorded for a file changed that recently: no stat has it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,8 @@ class Manifest:
     roots: tuple[str, ...]
     """The folders and files read, relative to the source."""
     sources: dict[str, Stamp] | None
-    """None when a file was saved just before the build: the next one looks at all."""
+    """A file saved just before the build has :data:`UNTRUSTED` (so the next build
+    takes it as changed). None: not known."""
     output: dict[str, Stamp]
     problems: list[Problem]
     """The build's warnings, reported again by a build that does nothing."""
@@ -173,16 +176,51 @@ def last(source: Path, out: Path) -> Manifest | None:
     return manifest
 
 
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What :func:`look` found: whether there is anything to build, and what it looked
+    at, for the build to use rather than look again."""
+
+    manifest: Manifest | None
+    """The last build's (None: there is none, or trainkit cannot read it)."""
+    sources: dict[str, Stamp] | None
+    """The stat of the files under the manifest's roots, taken to compare (None: not
+    taken, the manifest saying nothing can be trusted)."""
+    taken_ns: int
+    """When :attr:`sources` began to be taken."""
+    unchanged: bool
+    same_code: bool = False
+    """Whether trainkit's code (and what it depends on) is the last build's."""
+
+    def changed(self, name_ends: str) -> int | None:
+        """How many of the source files with names ending so are new or changed since the
+        last build (None: not known)."""
+        if self.sources is None or self.manifest is None or self.manifest.sources is None \
+                or not self.same_code:
+            return None
+        was = self.manifest.sources
+        return sum(1 for name, now in self.sources.items()
+                   if name.endswith(name_ends) and was.get(name) != now)
+
+
+def look(source: Path, out: Path, strict: bool) -> Look:
+    """Whether nothing the last build read or wrote has changed since."""
+    taken_ns = time.time_ns()
+    manifest = last(source, out)
+    if manifest is None or manifest.sources is None:
+        return Look(manifest, None, taken_ns, unchanged=False)
+    sources = source_stamps(source, manifest.roots, out)
+    key = _key(out, strict)
+    same = (manifest.key == key and sources == manifest.sources
+            and output_stamps(out) == manifest.output)
+    return Look(manifest, sources, taken_ns, unchanged=same,
+                same_code=manifest.key[4:] == key[4:])
+
+
 def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
     """The last build's manifest when nothing it read or wrote has changed since."""
-    manifest = last(source, out)
-    if manifest is None or manifest.key != _key(out, strict) or manifest.sources is None:
-        return None
-    if source_stamps(source, manifest.roots, out) != manifest.sources:
-        return None
-    if output_stamps(out) != manifest.output:
-        return None
-    return manifest
+    found = look(source, out, strict)
+    return found.manifest if found.unchanged else None
 
 
 def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
@@ -192,9 +230,9 @@ def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
     """Remember what this build read (``sources``, taken before it started) and wrote
     (``files``: every file of the output, just written; ``written``: their stat, when
     the writer knows it)."""
-    if sources is not None and not all(settled(max(s[0], s[1]), started_ns)
-                                       for s in sources.values()):
-        sources = None  # something was saved just before: look at everything next time
+    if sources is not None:  # what was saved just before is taken as changed next time
+        sources = {name: st if settled(max(st[0], st[1]), started_ns) else UNTRUSTED
+                   for name, st in sources.items()}
     output = written if written is not None else output_stamps(out, files)
     manifest = Manifest(_key(out, strict), roots, sources, output,
                         [p for p in problems if p.severity != "error"], counts, snapshots,
