@@ -111,7 +111,7 @@ def test_it_is_in_place() -> None:
     plain = Markdown(extensions=["tables", "fenced_code", "footnotes", "attr_list", "admonition",
                                  "sane_lists", "toc"])
     assert isinstance(md.parser.blockprocessors["admonition"], quick_tree._AdmonitionsWhereMarked)
-    assert len(quick_tree.gated(md)) == 3
+    assert len(quick_tree.gated(md)) == 4  # (toc, attr_list, admonition, unescape)
     for ours, own in ((md.treeprocessors, plain.treeprocessors),
                       (md.parser.blockprocessors, plain.parser.blockprocessors)):
         theirs = priorities(own)

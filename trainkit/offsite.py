@@ -25,8 +25,14 @@ _ELEMENTS = re.compile(_TAG.format(names="img|iframe|video|audio|picture|object|
 _ANY_TAG = re.compile(_TAG.format(names=r"[a-zA-Z][^\s/>]*"))
 _CSS_URL = re.compile(r"""(?:url\(|@import)\s*(?:url\(\s*)?["']?\s*((?:https?:)?//[^"')\s;]+)""",
                       re.IGNORECASE)
-_LOADERS = re.compile(r"<(?:img|iframe|video|audio|picture|object|embed|script|style|link"
-                      r"|source|track|input)\b|url\(", re.IGNORECASE)
+_LOADING_TAG = re.compile(r"<(?i:img|iframe|video|audio|picture|object|embed|script|style|link"
+                          r"|source|track"
+                          r'|(?!input data-task="[^"<>]*" id="[^"<>]*" type="checkbox"'
+                          r'(?: checked="checked")?>)input)\b')
+"""A tag that may load from elsewhere, but for a checklist's box just as the Markdown
+makes it (those attributes and no other, which load nothing): with one, every tag of a
+lesson with a checklist was looked at (0.1 ms a lesson). Searched for the ``<`` it
+starts with, it takes a fifth of the time one expression with ``url(`` did."""
 _CONTAINERS = {"iframe", "video", "audio", "picture", "object", "script", "style"}
 """Elements whose content goes with them (a video's sources, a picture's image)."""
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
@@ -49,12 +55,24 @@ class Offsite:
 def keep_on_site(html: str) -> tuple[str, list[Offsite]]:
     """``html`` with every element that loads from another host replaced by a link to
     its address (or removed), and what was replaced, in order."""
-    if not _LOADERS.search(html):
+    if not _may_load(html):
         return html, []
     html, found = _elements(html)
     if "url(" in html.lower():
         html = _ANY_TAG.sub(lambda tag: _unstyled(tag, found), html)
     return html, found
+
+
+def _may_load(html: str) -> bool:
+    """Whether ``html`` has a tag that may load from elsewhere, or a ``url(``."""
+    if _LOADING_TAG.search(html):
+        return True
+    at = html.find("(")
+    while at != -1:
+        if html[max(0, at - 3):at].lower() == "url":
+            return True
+        at = html.find("(", at + 1)
+    return False
 
 
 def _elements(html: str) -> tuple[str, list[Offsite]]:

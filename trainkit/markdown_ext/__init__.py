@@ -16,7 +16,7 @@ import markdown
 from ..model import quick_pickle
 from ..offsite import Offsite, keep_on_site
 from ..problems import Problem, error, warning
-from . import quick_inline, quick_tree
+from . import quick_blocks, quick_inline, quick_tree
 from .links import AnchorRef, LinkExtension
 from .tasklist import ChecklistItem, TaskListExtension
 
@@ -77,6 +77,8 @@ class MarkdownRenderer:
             output_format="html",
         )
         quick_inline.install(self._md)
+        quick_blocks.install(self._md)
+        quick_tree.unescape_where_escaped(self._md)
         quick_tree.install_block_level_set(self._md)
         self._gated = quick_tree.gated(self._md)
 

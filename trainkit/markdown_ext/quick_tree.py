@@ -12,6 +12,9 @@
 - Every block of every body is tested for an admonition (``!!! tip``), or for the
   indented rest of one; here only in a body whose text holds ``!!!``, without which
   there is none.
+- Every element's text, tail and attributes are searched for the placeholders of
+  backslash escapes (``\\*``), to put the characters back; here only in a body whose
+  text holds a backslash, without which there are none.
 - Whether a tag is block-level is asked for every element, several times, and
   Python-Markdown answers by scanning a list of some fifty names; here a set of the
   same names answers. (With the table of contents, 8% of those instructions.)
@@ -26,6 +29,7 @@ from markdown import Markdown
 from markdown.extensions.admonition import AdmonitionExtension, AdmonitionProcessor
 from markdown.extensions.attr_list import AttrListExtension, AttrListTreeprocessor
 from markdown.extensions.toc import TocExtension, TocTreeprocessor
+from markdown.treeprocessors import UnescapeTreeprocessor
 
 MARKER = "[TOC]"
 """Python-Markdown's default marker, the one a body can use."""
@@ -97,6 +101,27 @@ class Admonitions(AdmonitionExtension):
         md.registerExtension(self)
         md.parser.blockprocessors.register(_AdmonitionsWhereMarked(md.parser), "admonition",
                                            105)
+
+
+class _UnescapeWhereEscaped(_Gated, UnescapeTreeprocessor):
+    """The ``unescape`` processor, run only on a body that holds a backslash (the
+    placeholders it replaces are made only from backslash escapes, and the text's own
+    control characters are removed before parsing)."""
+
+    NEEDS = "\\"
+
+    def run(self, root: etree.Element) -> None:
+        if self.wanted:
+            super().run(root)
+
+
+def unescape_where_escaped(md: Markdown) -> None:
+    """Put :class:`_UnescapeWhereEscaped` in place of Python-Markdown's own ``unescape``
+    (same name, priority and state), when that is the stock one."""
+    if "unescape" in md.treeprocessors:
+        stock = md.treeprocessors["unescape"]
+        if type(stock) is UnescapeTreeprocessor:
+            stock.__class__ = _UnescapeWhereEscaped
 
 
 def gated(md: Markdown) -> list[_Gated]:
