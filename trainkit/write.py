@@ -81,12 +81,17 @@ class Output:
         self.staging = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
         if self.staging.exists():
             shutil.rmtree(self.staging)
+        self._fresh = False
+        """Nothing to keep: no previous site, and a new, empty folder to write (a first
+        build's 21,000 files at 10,000 lessons are then written without looking for
+        what is not there, 0.8 s)."""
         try:  # a rename, so two builds never share it
             if spare is None:
                 raise FileNotFoundError
             spare.rename(self.staging)
         except OSError:  # no spare (first builds), or on another file system
             self.staging.mkdir()
+            self._fresh = not self.out.exists()
         # Paths as strings: with thousands of files, pathlib's parsing is most of the cost.
         self._old, self._new = str(self.out) + "/", str(self.staging) + "/"
         self.names: dict[str, Stamp] = {}
@@ -131,9 +136,12 @@ class Output:
         target = self._new + name
         folder = name.rpartition("/")[0]
         if folder not in self._made:
-            _make_folder(self._new, folder, self._made)
-        same = trusted.holds(name) if trusted is not None else None
-        now = _keep_previous(self._old + name, target, data, same, as_before, found)
+            _make_folder(self._new, folder, self._made, self._fresh)
+        if self._fresh:
+            now = None
+        else:
+            same = trusted.holds(name) if trusted is not None else None
+            now = _keep_previous(self._old + name, target, data, same, as_before, found)
         if now is not None:
             self.unchanged += 1
         else:
@@ -164,13 +172,21 @@ class Output:
             shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _make_folder(top: str, folder: str, made: set[str]) -> None:
+def _make_folder(top: str, folder: str, made: set[str], fresh: bool = False) -> None:
     """Make ``top + folder`` and the folders above it not yet in ``made``: what the spare
-    has in their place (a file, a link) is removed, never followed."""
+    has in their place (a file, a link) is removed, never followed. ``fresh``: ``top``
+    was made empty by this build."""
     parent = folder.rpartition("/")[0]
     if parent not in made:
-        _make_folder(top, parent, made)
+        _make_folder(top, parent, made, fresh)
     path = top + folder
+    if fresh:
+        try:
+            os.mkdir(path)
+            made.add(folder)
+            return
+        except FileExistsError:
+            pass  # (one of its files is there: a folder wanted where a file was put)
     try:
         if not stat_module.S_ISDIR(os.lstat(path).st_mode):
             os.unlink(path)
