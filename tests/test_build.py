@@ -311,8 +311,8 @@ def test_an_error_found_while_pages_are_written_leaves_the_site_untouched(make_s
     # the spare they were written into must not spoil the next build.
     src = make_site()
     out = tmp_path / "out"
-    build(cli, src, out)
-    build(cli, src, out)
+    for _ in range(3):  # (the spare is then trusted: the failed build must undo that)
+        build(cli, src, out)
     before = snapshot(out)
     second = src / "courses/basics/second.md"
     good = second.read_text()
@@ -365,12 +365,16 @@ def test_rebuilds_reuse_the_swapped_out_folder_and_match_a_clean_build(make_site
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_tampered_spare_never_reaches_the_output(make_site, cli, tmp_path):
+def test_a_spare_not_left_whole_never_reaches_the_output(make_site, cli, tmp_path):
+    """A spare is trusted to hold the output's files only while it holds the mark the
+    build that left it wrote (the build writing into it takes the mark away first, so
+    one that failed or was stopped leaves none). Without it, each file is looked at."""
     src = make_site()
     out = tmp_path / "out"
-    build(cli, src, out)
-    build(cli, src, out)
+    for _ in range(3):
+        build(cli, src, out)
     spare = src / ".trainkit-cache/previous-site"
+    (spare / ".trainkit-spare").unlink()  # (as a build stopped halfway leaves it)
     page = spare / "courses/basics/welcome/index.html"
     page.unlink()  # replaced, not edited: an edit would be the output's own file
     page.write_text("tampered")
@@ -384,6 +388,48 @@ def test_a_tampered_spare_never_reaches_the_output(make_site, cli, tmp_path):
     build(cli, src, tmp_path / "clean")
     assert snapshot(out) == snapshot(tmp_path / "clean")
     assert not (out / "courses/basics/second").is_symlink()
+
+
+def test_edit_after_edit_the_spare_is_trusted_and_the_site_matches_a_clean_build(
+        make_site, cli, tmp_path, monkeypatch):
+    """Each build notes which files it wrote or linked anew; the next one takes the
+    others' spare files as they are, without looking at them, and is still right."""
+    from trainkit import write
+
+    src = make_site({"static/old.txt": "old\n",
+                     "courses/other/course.yaml": "title: Other\nlessons: [one, two]\n",
+                     "courses/other/one.md": "---\ntitle: One\n---\nFirst.\n",
+                     "courses/other/two.md": "---\ntitle: Two\n---\nSecond.\n"})
+    out = tmp_path / "out"
+    for _ in range(3):
+        build(cli, src, out)
+    assert (src / ".trainkit-cache/previous-site/.trainkit-spare").is_file()
+    assert (out / "courses/other/two/index.html").is_file()
+    looked: list[str] = []
+    keep_previous = write._keep_previous
+    monkeypatch.setattr(write, "_keep_previous", lambda previous, *rest: (
+        looked.append(previous), keep_previous(previous, *rest))[1])
+    second = src / "courses/basics/second.md"
+    changes = [
+        lambda: second.write_text(second.read_text() + "\nOne more line.\n"),
+        lambda: (src / "static/old.txt").unlink(),
+        lambda: write_files(src, {"static/new.txt": "new\n"}),
+        lambda: second.write_text(second.read_text() + "\nAnd another.\n"),
+        lambda: None,  # (built again: files saved this recently are looked at again)
+    ]
+    for i, change in enumerate(changes):
+        change()
+        looked.clear()
+        build(cli, src, out)
+        if i == 0:  # the pages that do not show the edit were not looked at
+            assert any(p.endswith("courses/basics/second/index.html") for p in looked)
+            assert not [p for p in looked if "courses/other/" in p]
+        clean = tmp_path / f"clean{i}"
+        build(cli, src, clean)
+        assert snapshot(out) == snapshot(clean)
+    assert b"And another." in (out / "courses/basics/second/index.html").read_bytes()
+    assert not (out / "old.txt").exists() and (out / "new.txt").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 # --- refusing dangerous output folders and bad usage --------------------------------

@@ -138,7 +138,8 @@ def build(source: Path, out: Path, strict: bool = False,
         with collector_paused(freeze=True):
             cache = BodyCache.open(source)
             cache.keep_compiled(source)
-        output = Output(out, spare=source / CACHE_DIR / SPARE)
+        output = Output(out, spare=source / CACHE_DIR / SPARE,
+                        record=getattr(last, "spare", None))  # (None: an older manifest)
         try:
             language = config.language if config else "en"
             counts, problems, keys, token = _write_all(source, output, strict, progress, jobs,
@@ -149,7 +150,7 @@ def build(source: Path, out: Path, strict: bool = False,
             output.discard()
             raise
     uptodate.record(source, out, strict, roots, stamps, started_ns, problems, counts, keys,
-                    stats.files, token, stats.stamps)
+                    stats.files, token, stats.stamps, stats.spare)
     return BuildResult(counts, problems, time.perf_counter() - started, stats)
 
 

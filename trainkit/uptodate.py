@@ -24,7 +24,7 @@ from typing import Callable
 from . import __version__
 from .cache import CACHE_DIR
 from .problems import Problem
-from .write import SOURCE_FOLDERS, Stamp, Trusted, save_pickle, stamp
+from .write import SOURCE_FOLDERS, SpareRecord, Stamp, Trusted, save_pickle, stamp
 
 MANIFEST = "last-build.pickle"
 CONFIG_FILE = "trainkit.yaml"
@@ -62,6 +62,8 @@ class Manifest:
     (``pagefind/part-N/``)."""
     pages: str | None = None
     """The token of the page records the build saved (see :class:`~trainkit.cache.BuiltPages`)."""
+    spare: SpareRecord | None = None
+    """What the build noted of the spare it left (see :class:`~trainkit.write.Output`)."""
 
 
 def _key(out: Path, strict: bool) -> tuple[object, ...]:
@@ -226,7 +228,8 @@ def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
 def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
            sources: dict[str, Stamp] | None, started_ns: int, problems: list[Problem],
            counts: Counts, snapshots: dict[str, str], files: tuple[str, ...],
-           pages: str | None = None, written: dict[str, Stamp] | None = None) -> None:
+           pages: str | None = None, written: dict[str, Stamp] | None = None,
+           spare: SpareRecord | None = None) -> None:
     """Remember what this build read (``sources``, taken before it started) and wrote
     (``files``: every file of the output, just written; ``written``: their stat, when
     the writer knows it)."""
@@ -236,7 +239,7 @@ def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
     output = written if written is not None else output_stamps(out, files)
     manifest = Manifest(_key(out, strict), roots, sources, output,
                         [p for p in problems if p.severity != "error"], counts, snapshots,
-                        pages)
+                        pages, spare)
     save_pickle(manifest_file(source), manifest)
 
 
