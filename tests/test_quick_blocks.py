@@ -175,3 +175,16 @@ def test_what_loads_from_elsewhere_is_found_as_by_looking_at_every_tag(html):
 def test_a_checklist_s_own_boxes_are_not_looked_at() -> None:
     assert not offsite._may_load(f"<ul><li>{BOX}</li><li>{CHECKED}</li></ul><p>(a) b</p>")
     assert offsite._may_load(f"<li>{BOX}</li><li>{BOX[:-1]} src=x>")
+
+
+def test_the_block_processors_order_is_kept_until_it_changes() -> None:
+    md = MarkdownRenderer()._md
+    processors = md.parser.blockprocessors
+    assert isinstance(processors, quick_blocks._OrderKept)
+    before = list(processors)
+    assert [type(p).__name__ for p in before][-1] == "ParagraphProcessor"
+    extra = HashHeaderProcessor(md.parser)
+    processors.register(extra, "extra", 1000)
+    assert list(processors) == [extra, *before]
+    processors.deregister("extra")
+    assert list(processors) == before
