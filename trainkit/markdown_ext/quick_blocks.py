@@ -138,8 +138,8 @@ def install(md: Markdown) -> None:
     for processor in md.parser.blockprocessors:
         may = _MAY.get(type(processor))
         if may is not None:
-            processor.test = _gate(may, processor.test)  # type: ignore[method-assign]
-    for processor in list(md.preprocessors):
-        quick = _PREPROCESSORS.get(type(processor))
+            processor.test = _gate(may, processor.test)  # type: ignore[method-assign,assignment]
+    for pre in list(md.preprocessors):
+        quick = _PREPROCESSORS.get(type(pre))
         if quick is not None:
-            processor.__class__ = quick  # (same state, same name and priority)
+            pre.__class__ = quick  # (same state, same name and priority)
