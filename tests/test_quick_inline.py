@@ -33,7 +33,15 @@ a footnote[^1] and a literal [^ not one.
 """
 
 
-@pytest.mark.parametrize("text", [EVERY_INLINE, "", "Just words.", "*", "[", "&", "<", "`"])
+UNDEFINED_REFERENCES = """\
+A [ref][r], a [spaced] [r], a [short ref], an ![image ref][r] and ![short ref], with
+none of them defined; a [real link](https://example.com) and [another][] beside.
+"""
+
+
+@pytest.mark.parametrize("text", [EVERY_INLINE, UNDEFINED_REFERENCES,
+                                  UNDEFINED_REFERENCES + "\n[r]: https://example.com/r\n",
+                                  "", "Just words.", "*", "[", "&", "<", "`"])
 def test_the_same_html_as_python_markdown_s_own(text: str, monkeypatch) -> None:
     def render() -> str:
         return MarkdownRenderer().render(text, source="a.md", body_line=1, page_url="a/b/",

@@ -7,7 +7,10 @@ when the text holds none of the characters the pattern starts with. That is most
 lesson's rendering time. Here a pattern is skipped when the text lacks every character
 sequence its expression requires (a link needs ``[``, an entity ``&``): the result is
 exactly what the pattern would have done, since its search would have found nothing.
-Patterns we do not know are always tried.
+Patterns we do not know are always tried. The four reference patterns (``[text][id]``,
+``[id]`` and their images) are skipped too while the document defines no reference
+(``[id]: https://…``): each finds only the ids defined, and leaves the text as it was
+otherwise, after a search and a scan of the brackets for every ``[``.
 """
 
 from __future__ import annotations
@@ -30,12 +33,20 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+_BY_REFERENCE = frozenset({
+    inlinepatterns.ReferenceInlineProcessor, inlinepatterns.ImageReferenceInlineProcessor,
+    inlinepatterns.ShortReferenceInlineProcessor,
+    inlinepatterns.ShortImageReferenceInlineProcessor})
+"""The patterns that make a link only from a reference the document defines."""
+
+
 class QuickInlineProcessor(InlineProcessor):
     """Drop-in for Python-Markdown's ``inline`` tree processor."""
 
     def __init__(self, md: Markdown) -> None:
         super().__init__(md)
         self._needs: list[tuple[str, ...] | None] | None = None
+        self._by_reference: list[bool] = []
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802
         # The loop of InlineProcessor.__handleInline (Python-Markdown 3.11), with the check.
@@ -46,13 +57,16 @@ class QuickInlineProcessor(InlineProcessor):
         if needs is None or len(needs) != len(patterns):
             needs = self._needs = [_NEEDS.get(getattr(p.compiled_re, "pattern", ""))
                                    for p in patterns]
+            self._by_reference = [type(p) in _BY_REFERENCE for p in patterns]
+        by_reference = self._by_reference if not self.md.references else None
         start = 0
         count = len(patterns)
         apply = self._InlineProcessor__applyPattern  # type: ignore[attr-defined]
         while patternIndex < count:
             wanted = needs[patternIndex]
             if wanted is not None and wanted[0] not in data and (
-                    len(wanted) == 1 or not any(w in data for w in wanted[1:])):
+                    len(wanted) == 1 or not any(w in data for w in wanted[1:])) or (
+                    by_reference is not None and by_reference[patternIndex]):
                 patternIndex, start = patternIndex + 1, 0  # (what a failed search returns)
                 continue
             data, matched, start = apply(patterns[patternIndex], data, patternIndex, start)
