@@ -158,7 +158,7 @@ def _many_bodies(stamps: dict[str, Stamp], looked: uptodate.Look) -> bool:
     """Whether the build is likely to render enough Markdown for worker processes: the
     site has that many lessons and they are not known to be mostly as the last build
     read them (their bodies are then in the cache). After a one-lesson edit, a fork
-    server importing Markdown took 0.6 CPU-seconds from Pagefind and this process.
+    server importing Markdown took 0.2 CPU-seconds from Pagefind and this process.
     (When bodies are needed after all, the workers are started then.)"""
     if sum(name.endswith(".md") for name in stamps) < PARALLEL_THRESHOLD:
         return False

@@ -107,7 +107,7 @@ class Output:
         self._fresh = False
         """Nothing to keep: no previous site, and a new, empty folder to write (a first
         build's 21,000 files at 10,000 lessons are then written without looking for
-        what is not there, 0.8 s)."""
+        what is not there: 0.25 s less)."""
         try:  # a rename, so two builds never share it
             if spare is None:
                 raise FileNotFoundError
@@ -210,10 +210,12 @@ class Output:
 
     def discard(self) -> None:
         """After a failed write: keep what was written as the spare, or delete it. (A half
-        written spare is safe: a file is kept only when it is the output's own file.)"""
+        written spare is safe: without its mark, a file of it is kept only when it is
+        the output's own file.)"""
         try:
             if self.spare is None or self.spare.exists():
                 raise FileExistsError
+            _unlink(self._new + SPARE_MARK)  # (taken at the start; never trusted again)
             self.staging.rename(self.spare)
         except OSError:
             shutil.rmtree(self.staging, ignore_errors=True)
