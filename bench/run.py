@@ -9,7 +9,8 @@ mkdocs-material and hugo) into a separate venv (bench/.venv; never project
 dependencies), then builds each corpus with every tool, alternating the order run by
 run, and prints medians of whole-process wall time, CPU time and peak memory (the sum of
 the resident memory of the tool's whole process tree, sampled every 10 ms), with the
-ratios trainkit/peer. trainkit alone is also timed on a no-change rebuild, on a rebuild
+ratios trainkit/peer, and how much of trainkit's CPU time is its Pagefind processes'
+(over the machine's cores, a floor under its wall time). trainkit alone is also timed on a no-change rebuild, on a rebuild
 after editing one lesson (--edits of them, each a different lesson, spread over the site), and on a
 fresh checkout with .trainkit-cache/ restored (what CI does with a saved cache). Output goes to a tmpfs (/dev/shm) when there is one,
 because this machine's disk is noisy.
@@ -42,9 +43,10 @@ def peer_venv() -> Path:
     return bin_dir
 
 
-def tree_sample(pid: int, cpu: dict[int, float]) -> int:
+def tree_sample(pid: int, cpu: dict[int, float], names: dict[int, str] | None = None) -> int:
     """Resident bytes of a process and all its descendants; records in ``cpu`` the CPU
-    seconds each has used so far (by pid: the last value seen is its total).
+    seconds each has used so far (by pid: the last value seen is its total), and in
+    ``names`` the name of each process's program.
 
     A child whose memory counters are exactly its parent's is counted once: it is a
     process being started that has not yet replaced itself with its program (Python
@@ -57,7 +59,10 @@ def tree_sample(pid: int, cpu: dict[int, float]) -> int:
     for p in _descendants(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                name, _, rest = f.read().partition("(")[2].rpartition(")")
+                fields = rest.split()
+            if names is not None:
+                names[p] = name
             with open(f"/proc/{p}/statm") as f:
                 counters[p] = f.read()
             cpu[p] = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
@@ -115,22 +120,25 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds of the whole tree, peak resident bytes). CPU time is
-    summed over every process of the tree as sampled, not taken from the children's
-    rusage: trainkit's Markdown workers are children of its fork server, which is not
-    waited for, so rusage would leave them out."""
+def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int, float]:
+    """(wall seconds, CPU seconds of the whole tree, peak resident bytes, CPU seconds of
+    its Pagefind processes). CPU time is summed over every process of the tree as
+    sampled, not taken from the children's rusage: trainkit's Markdown workers are
+    children of its fork server, which is not waited for, so rusage would leave them
+    out. (A process's last 10 ms before it ends may be missed.)"""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     cpu: dict[int, float] = {}
+    names: dict[int, str] = {}
     while proc.poll() is None:
-        peak = max(peak, tree_sample(proc.pid, cpu))
+        peak = max(peak, tree_sample(proc.pid, cpu, names))
         time.sleep(0.01)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()[-2000:]}")
-    return wall, sum(cpu.values()), peak
+    pagefind = sum(seconds for p, seconds in cpu.items() if "pagefind" in names.get(p, ""))
+    return wall, sum(cpu.values()), peak, pagefind
 
 
 def tools(corpus: Path, out: Path, peers: Path | None) -> dict[str, list[str]]:
@@ -185,7 +193,7 @@ def run_size(size: int, corpus: Path, out: Path, peers: Path | None, wanted: set
              skip: set[str], runs: int, edit_count: int) -> None:
     commands = {name: cmd for name, cmd in tools(corpus, out, peers).items()
                 if (name == "trainkit" or name in wanted) and f"{name}@{size}" not in skip}
-    results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}
+    results: dict[str, list[tuple[float, float, int, float]]] = {name: [] for name in commands}
     names = list(commands)
     for run in range(runs):
         order = names[run % len(names):] + names[: run % len(names)]  # alternate the order
@@ -201,6 +209,14 @@ def run_size(size: int, corpus: Path, out: Path, peers: Path | None, wanted: set
     ours = medians["trainkit"][0]
     for name, (wall, cpu, peak) in medians.items():
         print(f"| {name} | {wall:.2f} | {cpu:.2f} | {peak / 1e6:.0f} | {ours / wall:.2f} |")
+    # Pagefind's share: its CPU over the machine's cores is a floor for trainkit's wall
+    # time that no work on trainkit's own code can go below.
+    pagefind = statistics.median(r[3] for r in results["trainkit"])
+    cores = os.cpu_count() or 1
+    print(f"\ntrainkit's Pagefind processes: {pagefind:.2f} CPU s of its {medians['trainkit'][1]:.2f}"
+          f" (median); over {cores} cores, {pagefind / cores:.2f} s"
+          + "".join(f", {pagefind / cores / medians[peer][0]:.2f}× {peer}'s whole build"
+                    for peer in ("hugo",) if peer in medians))
     # trainkit alone: a rebuild with no change, then after editing one lesson.
     build = commands["trainkit"]
     measure(build)
@@ -230,7 +246,7 @@ def run_size(size: int, corpus: Path, out: Path, peers: Path | None, wanted: set
                                   "--out", str(out / "checkout")]))
     shutil.rmtree(corpus / "checkout", ignore_errors=True)
 
-    def summary(found: list[tuple[float, float, int]]) -> str:
+    def summary(found: list[tuple[float, float, int, float]]) -> str:
         return (f"{statistics.median(r[0] for r in found):.2f} s, "
                 f"peak {statistics.median(r[2] for r in found) / 1e6:.0f} MB")
 
