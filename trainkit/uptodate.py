@@ -219,12 +219,6 @@ def look(source: Path, out: Path, strict: bool) -> Look:
                 same_code=manifest.key[4:] == key[4:])
 
 
-def unchanged(source: Path, out: Path, strict: bool) -> Manifest | None:
-    """The last build's manifest when nothing it read or wrote has changed since."""
-    found = look(source, out, strict)
-    return found.manifest if found.unchanged else None
-
-
 def record(source: Path, out: Path, strict: bool, roots: tuple[str, ...],
            sources: dict[str, Stamp] | None, started_ns: int, problems: list[Problem],
            counts: Counts, snapshots: dict[str, str], files: tuple[str, ...],
